@@ -1,0 +1,1 @@
+"""Automatic call distribution: queues, strategies, operators ' state machine."""

@@ -1,0 +1,223 @@
+"""Numbered schema migrations, tracked in ``PRAGMA user_version``.
+
+Rule: a migration that has shipped is never edited; a change is a new entry at the
+end.  Each migration runs in one transaction together with the ``user_version`` bump,
+so a power cut in the middle leaves the file at the previous version, never between.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[tuple[str, str]] = []
+
+
+def migration(name: str, sql: str) -> None:
+    MIGRATIONS.append((name, sql))
+
+
+migration(
+    "core tables: settings, lines, phones, operators, queues, calls, queue log",
+    """
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL                      -- JSON
+);
+
+CREATE TABLE lines (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,                      -- driver kind: gsm, fxo, sip-trunk, loopback
+    enabled INTEGER NOT NULL DEFAULT 1,
+    destination TEXT NOT NULL DEFAULT '',    -- where inbound calls go: queue:NAME, flow:NAME
+    settings TEXT NOT NULL DEFAULT '{}',     -- JSON: ports, model, PIN...
+    identity TEXT NOT NULL DEFAULT '',       -- what the line really is (IMEI), kept across replugs
+    created_at REAL NOT NULL
+);
+
+CREATE TABLE phones (
+    id INTEGER PRIMARY KEY,
+    extension TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL DEFAULT '',
+    password TEXT NOT NULL,                  -- SIP digest secret (the phone must know it)
+    mac TEXT UNIQUE,                         -- for HTTP provisioning, lower-case, no separators
+    model TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL
+);
+
+CREATE TABLE operators (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    login_code TEXT UNIQUE,                  -- typed on the phone after the login feature code
+    extension TEXT NOT NULL DEFAULT '',      -- the phone they sit at
+    created_at REAL NOT NULL
+);
+
+CREATE TABLE queues (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    strategy TEXT NOT NULL,
+    options TEXT NOT NULL DEFAULT '{}',      -- JSON of appliance.acd.config.QueueConfig fields
+    created_at REAL NOT NULL
+);
+
+CREATE TABLE queue_members (
+    queue_id INTEGER NOT NULL REFERENCES queues(id) ON DELETE CASCADE,
+    operator_id INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,
+    penalty INTEGER NOT NULL DEFAULT 0,      -- 0 is rung first; higher tiers join as the wait grows
+    PRIMARY KEY (queue_id, operator_id)
+);
+
+-- Call detail records: one row per call, written when it starts, completed when it ends.
+CREATE TABLE calls (
+    id TEXT PRIMARY KEY,
+    linked_id TEXT NOT NULL,                 -- same for every record of one caller's journey
+    direction TEXT NOT NULL,                 -- inbound, outbound, internal, callback
+    line TEXT NOT NULL DEFAULT '',
+    caller_number TEXT NOT NULL DEFAULT '',
+    caller_name TEXT NOT NULL DEFAULT '',
+    dialled TEXT NOT NULL DEFAULT '',
+    queue TEXT NOT NULL DEFAULT '',
+    operator TEXT NOT NULL DEFAULT '',
+    started_at REAL NOT NULL,                -- UTC epoch seconds
+    queued_at REAL,
+    answered_at REAL,
+    ended_at REAL,
+    wait_seconds REAL NOT NULL DEFAULT 0,
+    talk_seconds REAL NOT NULL DEFAULT 0,
+    hold_seconds REAL NOT NULL DEFAULT 0,
+    wrapup_seconds REAL NOT NULL DEFAULT 0,
+    disposition TEXT NOT NULL DEFAULT '',
+    hangup_cause INTEGER,                    -- Q.850
+    hangup_by TEXT NOT NULL DEFAULT '',      -- caller, operator, system
+    recording TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    data TEXT NOT NULL DEFAULT '{}'          -- JSON: digits collected, menu choices
+);
+CREATE INDEX calls_started ON calls(started_at);
+CREATE INDEX calls_caller ON calls(caller_number, started_at);
+CREATE INDEX calls_queue ON calls(queue, started_at);
+CREATE INDEX calls_operator ON calls(operator, started_at);
+
+-- The queue log, Asterisk queue_log style: every ACD decision, one row each.
+CREATE TABLE call_events (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    call_id TEXT NOT NULL DEFAULT '',
+    queue TEXT NOT NULL DEFAULT '',
+    operator TEXT NOT NULL DEFAULT '',
+    event TEXT NOT NULL,                     -- ENTERQUEUE, CONNECT, ABANDON, PAUSE, LOGIN...
+    reason TEXT NOT NULL DEFAULT '',
+    data TEXT NOT NULL DEFAULT '{}'          -- JSON: position, wait, talk, ring seconds...
+);
+CREATE INDEX call_events_ts ON call_events(ts);
+CREATE INDEX call_events_call ON call_events(call_id);
+CREATE INDEX call_events_queue ON call_events(queue, ts);
+CREATE INDEX call_events_operator ON call_events(operator, ts);
+
+CREATE TABLE operator_sessions (
+    id INTEGER PRIMARY KEY,
+    operator TEXT NOT NULL,
+    login_at REAL NOT NULL,
+    logout_at REAL,
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX operator_sessions_op ON operator_sessions(operator, login_at);
+
+CREATE TABLE contacts (
+    number TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    company TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    priority INTEGER NOT NULL DEFAULT 0      -- above 0: a VIP, answered before others
+);
+
+CREATE TABLE callbacks (
+    id INTEGER PRIMARY KEY,
+    call_id TEXT NOT NULL DEFAULT '',
+    queue TEXT NOT NULL DEFAULT '',
+    number TEXT NOT NULL,
+    operator TEXT NOT NULL DEFAULT '',       -- who should make it; '' = anyone in the queue
+    requested_at REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'waiting',  -- waiting, dialling, done, failed, cancelled
+    attempts INTEGER NOT NULL DEFAULT 0,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX callbacks_status ON callbacks(status, requested_at);
+
+CREATE TABLE sms (
+    id INTEGER PRIMARY KEY,
+    line TEXT NOT NULL,
+    direction TEXT NOT NULL,                 -- in, out
+    number TEXT NOT NULL,
+    text TEXT NOT NULL,
+    ts REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT '',         -- received, sent, delivered, failed
+    reference TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sms_number ON sms(number, ts);
+
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL,                      -- admin, supervisor, operator
+    operator TEXT NOT NULL DEFAULT '',       -- the operator this login belongs to
+    locale TEXT NOT NULL DEFAULT '',
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until REAL NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL
+);
+""",
+)
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def latest_version() -> int:
+    return len(MIGRATIONS)
+
+
+class SchemaTooNew(Exception):
+    """The file was written by a newer callbox: refuse rather than guess."""
+
+
+def migrate(conn: sqlite3.Connection, target: int | None = None) -> list[int]:
+    """Bring ``conn`` up to ``target`` (default: latest).  Returns versions applied."""
+    target = latest_version() if target is None else target
+    version = current_version(conn)
+    if version > latest_version():
+        raise SchemaTooNew(
+            f"database schema version {version} is newer than this callbox ({latest_version()})"
+        )
+    applied = []
+    for number in range(version + 1, target + 1):
+        _name, sql = MIGRATIONS[number - 1]
+        # executescript would commit on its own; run statements in one explicit transaction
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(number)
+    return applied
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (none of ours has ';' inside a literal)."""
+    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
