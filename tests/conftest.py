@@ -1,0 +1,42 @@
+"""Shared test fixtures.
+
+Tests that drive real peers (sipp, baresip, chromium, espeak-ng, sox, kamailio) ask for
+them with ``require_tool``: on a developer machine a missing tool skips the test with
+the apt package to install; under CI (``CI=true``) it fails, because CI installs them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from appliance.clock import VirtualClock
+
+TOOL_PACKAGES = {
+    "sipp": "sip-tester",
+    "baresip": "baresip",
+    "chromium": "chromium",
+    "espeak-ng": "espeak-ng",
+    "sox": "sox",
+    "kamailio": "kamailio",
+    "qemu-system-x86_64": "qemu-system-x86",
+    "mmdebstrap": "mmdebstrap",
+}
+
+
+def require_tool(name: str) -> str:
+    """Return the tool's path; skip (or fail under CI) when it is not installed."""
+    path = shutil.which(name) or (f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}") else None)
+    if path:
+        return path
+    message = f"{name} not installed (apt-get install {TOOL_PACKAGES.get(name, name)})"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
