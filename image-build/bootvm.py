@@ -72,7 +72,7 @@ class Vm:
             "-device", "virtio-serial-pci",
             "-chardev", f"socket,id=ctl,path={self.control_path},server=on,wait=off",
             "-device", "virtserialport,chardev=ctl,name=callbox.test",
-            "-display", "none", "-monitor", "none", "-no-reboot",
+            "-display", "none", "-vga", "none", "-monitor", "none", "-no-reboot",
             "-serial", f"file:{self.console}",
         ]
 
