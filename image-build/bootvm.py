@@ -63,7 +63,8 @@ class Vm:
         if self.watchdog_s:
             append += f" callbox.test.watchdog={self.watchdog_s}"
         return [
-            "qemu-system-x86_64", "-M", "q35", "-accel", "tcg", "-cpu", "max",
+            # -nodefaults: no CD-ROM, parallel port or VGA for the guest to probe.
+            "qemu-system-x86_64", "-nodefaults", "-M", "q35", "-accel", "tcg", "-cpu", "max",
             "-m", "1024", "-smp", "2",
             "-kernel", str(self.kernel), "-initrd", str(self.initrd), "-append", append,
             "-drive", f"file={self.disk},format=qcow2,if=virtio",
@@ -72,7 +73,7 @@ class Vm:
             "-device", "virtio-serial-pci",
             "-chardev", f"socket,id=ctl,path={self.control_path},server=on,wait=off",
             "-device", "virtserialport,chardev=ctl,name=callbox.test",
-            "-display", "none", "-vga", "none", "-monitor", "none", "-no-reboot",
+            "-display", "none", "-no-reboot",
             "-serial", f"file:{self.console}",
         ]
 
