@@ -65,6 +65,11 @@ class Admin:
         self._time = clock_time or time.time
 
     def _changed(self, what: str, name: str) -> None:
+        # a running daemon in another process (the CLI wrote this) polls config_version
+        self.store.writer.execute(
+            "INSERT INTO settings(key, value) VALUES ('config_version', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
         if self.bus is not None:
             self.bus.publish("config.changed", what=what, name=name)
 
