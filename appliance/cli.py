@@ -11,6 +11,7 @@ import asyncio
 import csv
 import logging
 import re
+import sqlite3
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -153,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except (StoreError, bootstrap.ConfigError) as exc:
         print(f"callbox: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except sqlite3.OperationalError as exc:  # e.g. another process holds the write lock
+        print(f"callbox: error: database: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
