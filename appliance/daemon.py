@@ -55,7 +55,7 @@ class Daemon:
         self.bus.subscribe(self._line_state, "line.state")
         self._config_version = self.store.setting("config_version")
         await self._start_phones()
-        await self.board.start_lines()
+        await self.board.sync_lines()
         await self._start_web()
         self._tick_config()
         if self.notifier.watchdog_interval:
@@ -104,18 +104,8 @@ class Daemon:
             self._config_version = version
             self.board.directory.settings_changed()
             self.board.load_config()
-            self.board.spawn(self._sync_lines(), "sync lines")
+            self.board.spawn(self.board.sync_lines(), "sync lines")
         self.clock.call_later(CONFIG_POLL_SECONDS, self._tick_config)
-
-    async def _sync_lines(self) -> None:
-        wanted = {r["name"]: r for r in self.board.directory.lines() if r["enabled"]}
-        running = {n for n, ch in self.board.channels.items() if ch.role == "line"}
-        for name in running - set(wanted):
-            await self.board.remove_channel(name)
-        for name, row in wanted.items():
-            channel = self.board.channels.get(name)
-            if channel is None or channel.settings != row["settings"]:
-                await self.board.reload_line(name)
 
     def _feed_watchdog(self) -> None:
         self.notifier.watchdog()

@@ -32,6 +32,7 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
+CALLBACK_DIGIT = "1"  # "press 1 to be called back without losing your place"
 RING_FAIL_REASONS = {Cause.USER_BUSY: "busy", Cause.CALL_REJECTED: "busy",
                      Cause.SUBSCRIBER_ABSENT: "unreachable",
                      Cause.DESTINATION_OUT_OF_ORDER: "unreachable"}
@@ -48,6 +49,7 @@ class Switchboard:
         self.channels: dict[str, Channel] = {}
         self.calls: dict[str, Call] = {}
         self.tasks: set[asyncio.Task] = set()
+        self._line_lock = asyncio.Lock()
         self._op_states: dict[str, tuple] = {}
         self._sync_pending = False
         self.flow_starter: Callable[[Call, str], bool] | None = None  # set by the IVR
@@ -106,7 +108,7 @@ class Switchboard:
         if what in ("queue", "operator", "phone"):
             self.load_config()
         elif what == "line":
-            self.spawn(self.reload_line(event.data.get("name", "")), "reload line")
+            self.spawn(self.sync_line(event.data.get("name", "")), "sync line")
         elif what == "setting":
             self.directory.settings_changed()
 
@@ -138,10 +140,25 @@ class Switchboard:
             return
         await self.add_channel(cls(name, row["settings"], self))
 
-    async def start_lines(self) -> None:
-        for row in self.directory.lines():
-            if row["enabled"]:
-                await self.reload_line(row["name"])
+    async def sync_line(self, name: str) -> None:
+        """Start, restart or stop one line so that it matches its row."""
+        async with self._line_lock:
+            row = self.directory.line(name)
+            channel = self.channels.get(name)
+            if row is None or not row["enabled"]:
+                if channel is not None:
+                    await self.remove_channel(name)
+                return
+            if channel is not None and channel.kind == row["kind"] \
+                    and channel.settings == row["settings"]:
+                return
+            await self.reload_line(name)
+
+    async def sync_lines(self) -> None:
+        names = {r["name"] for r in self.directory.lines()}
+        names |= {n for n, ch in self.channels.items() if ch.role == "line"}
+        for name in sorted(names):
+            await self.sync_line(name)
 
     async def stop(self) -> None:
         for call in list(self.calls.values()):
@@ -412,8 +429,12 @@ class Switchboard:
 
     def caller_dtmf(self, call: Call, digit: str) -> None:
         self.bus.publish("call.dtmf", call_id=call.id, digit=digit)
-        if self.media is not None:
-            self.media.dtmf(call, digit)
+        if self.media is not None and self.media.dtmf(call, digit):
+            return  # a prompt or menu took the digit
+        config = self.acd.queue_config(call.queue) if call.queue else None
+        if digit == CALLBACK_DIGIT and call.state in ("queued", "ringing") and config \
+                and config.callback_enabled:
+            self.request_callback(call)
 
     def media_frame(self, call: Call, leg: Leg, frame: bytes) -> None:
         if self.media is not None:
