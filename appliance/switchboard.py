@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from drivers.base import CallerId, Cause, Channel, Leg, LegState, Unreachable
 
 from .acd.api import OperatorStatus, QueueEvent
+from .acd.config import QueueConfig
 from .acd.engine import Acd
 from .calls import Bridge, Call, new_call_id
 from .cdr import Recorder
@@ -45,7 +47,8 @@ class Switchboard:
         self.clock = clock
         self.recorder = Recorder(store, clock)
         self.directory = Directory(store, clock)
-        self.acd = Acd(clock, self, self._queue_log, self.directory, seed=seed)
+        self.acd = Acd(clock, self, self._queue_log, self.directory, rng=random.Random(seed))
+        self.queue_configs: dict[str, QueueConfig] = {}
         self.channels: dict[str, Channel] = {}
         self.calls: dict[str, Call] = {}
         self.tasks: set[asyncio.Task] = set()
@@ -88,13 +91,12 @@ class Switchboard:
     # -- configuration ---------------------------------------------------------------------
     def load_config(self) -> None:
         """(Re)read queues and operators from the database into the ACD."""
-        admin_queues = self.directory.queues()
-        for config in admin_queues:
+        configs = {q.name: q for q in self.directory.queues()}
+        for config in configs.values():
             self.acd.configure_queue(config)
-        known = {q.name for q in admin_queues}
-        for name in list(self.acd.queue_names()):
-            if name not in known:
-                self.acd.remove_queue(name)
+        for name in set(self.queue_configs) - set(configs):
+            self.acd.remove_queue(name)
+        self.queue_configs = configs
         operators = self.directory.operators(reload=True)
         for name, op in operators.items():
             self.acd.configure_operator(name, op["queues"])
@@ -238,7 +240,7 @@ class Switchboard:
         result = self.acd.enqueue(call.id, queue, call.caller_number, priority)
         if not result.joined:
             log.info("call %s refused by queue %s: %s", call.id, queue, result.reason)
-            config = self.acd.queue_config(queue)
+            config = self.queue_configs.get(queue)
             self.overflow(call.id, config.overflow if config else "hangup", result.reason)
             return
         call.queue = queue
@@ -431,7 +433,7 @@ class Switchboard:
         self.bus.publish("call.dtmf", call_id=call.id, digit=digit)
         if self.media is not None and self.media.dtmf(call, digit):
             return  # a prompt or menu took the digit
-        config = self.acd.queue_config(call.queue) if call.queue else None
+        config = self.queue_configs.get(call.queue)
         if digit == CALLBACK_DIGIT and call.state in ("queued", "ringing") and config \
                 and config.callback_enabled:
             self.request_callback(call)
