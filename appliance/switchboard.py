@@ -451,11 +451,12 @@ class Switchboard:
         if call.ended:
             self.hangup(leg)
             return
-        other = call.operator_leg if call.state == "dialling" else call.caller_leg
+        other = call.operator_leg if leg is call.caller_leg else call.caller_leg
         if call.state == "dialling":  # a callback's customer answered
             self.recorder.callback_status(call.id, "done")
-        elif call.caller_leg is not None:
-            self.answer_caller(call)
+        if other is not None and other.direction == "inbound" \
+                and other.state is not LegState.ANSWERED:
+            self.spawn(other.answer(), f"answer {call.id}")  # the side that dialled us
         call.answered_at = self.clock.time()
         call.state = "connected"
         call.bridge = Bridge(other, leg)

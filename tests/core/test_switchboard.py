@@ -46,7 +46,7 @@ class Site:
                                     create=True)
         for n, name in enumerate(operators):
             await self.admin.add_phone(str(101 + n))
-            await self.admin.save_operator(name, str(101 + n), str(11 + n), {"support": n})
+            await self.admin.save_operator(name, str(101 + n), str(11 + n), {"support": 0})
         await self.admin.save_line("gsm1", "loopback", {"answer_after": 2}, "queue:support")
         self.phones = LoopbackPhones("phones", {"extensions": ["101", "102", "103"]}, self.board)
         await self.board.add_channel(self.phones)
