@@ -75,6 +75,7 @@ class Call:
     recording: str = ""
     data: dict[str, Any] = field(default_factory=dict)  # collected digits, menu choices
     rings: dict[str, Leg] = field(default_factory=dict)  # operator -> ringing leg
+    in_acd: bool = False  # joined a queue: the ACD must hear how it ends
     bridge: Bridge | None = None
 
     def __post_init__(self) -> None:

@@ -111,5 +111,24 @@ class Recorder:
             f"callback status {call_id}",
         )
 
+    def callback_done(self, callback_id: int, status: str, operator: str = "") -> Future:
+        """A callback from the list: ``done``, or back to ``waiting`` when not reached."""
+        return self._submit(
+            lambda c: c.execute(
+                "UPDATE callbacks SET status = ?, operator = ?, attempts = attempts + 1 "
+                "WHERE id = ?", (status, operator, callback_id)),
+            f"callback {callback_id}",
+        )
+
+    def new_callback(self, number: str, queue: str, call_id: str = "",
+                     operator: str = "") -> Future:
+        row = (call_id, queue, number, operator, self.clock.time())
+        return self._submit(
+            lambda c: c.execute(
+                "INSERT INTO callbacks(call_id, queue, number, operator, requested_at) "
+                "VALUES (?, ?, ?, ?, ?)", row).lastrowid,
+            f"callback for {number}",
+        )
+
     def flush(self, timeout: float | None = 10.0) -> None:
         self.store.writer.flush(timeout)

@@ -67,3 +67,14 @@ class PeerListener(_CallListener):
 
     def leg_hangup(self, leg: Leg, cause: Cause, remote: bool) -> None:
         self.board.peer_gone(self.call, leg, cause, remote)
+
+
+class ClickToCallListener(_CallListener):
+    """The operator's own phone, rung first for a click-to-call or a callback taken
+    from the list: when they pick up, the customer is dialled."""
+
+    def leg_answered(self, leg: Leg) -> None:
+        self.board.defer(self.board.click_operator_answered, self.call, leg)
+
+    def leg_hangup(self, leg: Leg, cause: Cause, remote: bool) -> None:
+        self.board.peer_gone(self.call, leg, cause, remote)

@@ -29,7 +29,7 @@ from .clock import Clock
 from .dialplan import DEFAULT_PAUSE_REASONS, parse_feature, parse_rules, route_outside
 from .directory import Directory
 from .events import EventBus
-from .legs import CallerListener, PeerListener, RingListener
+from .legs import CallerListener, ClickToCallListener, PeerListener, RingListener
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -244,6 +244,7 @@ class Switchboard:
             self.overflow(call.id, config.overflow if config else "hangup", result.reason)
             return
         call.queue = queue
+        call.in_acd = True
         call.state = "queued"
         if call.queued_at is None:
             call.queued_at = self.clock.time()
@@ -424,7 +425,7 @@ class Switchboard:
                 self.hangup(ring, Cause.NORMAL_CLEARING)
             self.bus.publish("queue.leave", call_id=call.id, queue=call.queue, reason="abandon")
         elif call.state == "connected":
-            if call.queue:
+            if call.in_acd:
                 self.acd.call_ended(call.id, by="caller")
             self.hangup(call.operator_leg, Cause.NORMAL_CLEARING)
         self._finish(call, cause, by)
@@ -452,8 +453,10 @@ class Switchboard:
             self.hangup(leg)
             return
         other = call.operator_leg if leg is call.caller_leg else call.caller_leg
-        if call.state == "dialling":  # a callback's customer answered
+        if call.state == "dialling":  # a kept place's customer answered
             self.recorder.callback_status(call.id, "done")
+        elif call.data.get("callback_id"):  # a callback taken from the list
+            self.recorder.callback_done(call.data["callback_id"], "done", call.operator)
         if other is not None and other.direction == "inbound" \
                 and other.state is not LegState.ANSWERED:
             self.spawn(other.answer(), f"answer {call.id}")  # the side that dialled us
@@ -470,14 +473,56 @@ class Switchboard:
         if call.state == "dialling" and leg is call.caller_leg:
             self._callback_failed(call, cause.label)
             return
-        if call.state == "connected" and call.queue and leg is call.caller_leg:
+        if call.data.get("callback_id") and call.answered_at is None:
+            self.recorder.callback_done(call.data["callback_id"], "waiting", call.operator)
+        if call.state == "connected" and call.in_acd and leg is call.caller_leg:
             self.acd.call_ended(call.id, by="caller")
             self.hangup(call.operator_leg, Cause.NORMAL_CLEARING)
             self._finish(call, cause, "caller")
             return
         other = call.caller_leg if leg is not call.caller_leg else call.operator_leg
         self.hangup(other, cause if cause != Cause.NORMAL_CLEARING else Cause.NORMAL_CLEARING)
-        self._finish(call, cause, "caller" if leg is call.operator_leg else "operator")
+        self._finish(call, cause, "operator" if leg is call.operator_leg else "caller")
+
+    def click_to_call(self, operator: str, number: str, *, callback_id: int | None = None,
+                      queue: str = "") -> Call:
+        """Ring ``operator``'s phone; when they answer, dial ``number`` through a line.
+        Raises :class:`Unreachable` when the phone is not registered."""
+        extension = self.directory.operator_extension(operator)
+        channel = self.phones_channel(extension) if extension else None
+        if channel is None:
+            raise Unreachable(f"{operator}'s phone is not registered", Cause.SUBSCRIBER_ABSENT)
+        call = Call(new_call_id(), "callback" if callback_id else "outbound", "", number, "",
+                    number, self.clock.time())
+        call.operator, call.queue = operator, queue
+        call.data["callback_id"] = callback_id
+        leg = channel.originate(extension, CallerId(number, number),
+                                ClickToCallListener(self, call))
+        leg.call_id = call.id
+        call.operator_leg = leg
+        call.state = "click-ringing"
+        self.calls[call.id] = call
+        self.recorder.save_call(call)
+        return call
+
+    def click_operator_answered(self, call: Call, leg: Leg) -> None:
+        if call.ended or leg is not call.operator_leg:
+            return
+        route = route_outside(call.dialled, parse_rules(self.directory.setting("dial_rules")),
+                              self.lines_up())
+        if route is None:
+            self.hangup(leg, Cause.NO_ROUTE_DESTINATION)
+            return
+        line, number = route
+        call.line = line
+        try:
+            out = self.channels[line].originate(number, CallerId(), PeerListener(self, call))
+        except Unreachable as exc:
+            self.hangup(leg, exc.cause)
+            return
+        out.call_id = call.id
+        call.caller_leg = out
+        call.state = "dialling-peer"
 
     def connect_extension(self, call: Call, extension: str) -> None:
         channel = self.phones_channel(extension)
@@ -560,7 +605,7 @@ class Switchboard:
             return
         self.recorder.queue_event(QueueEvent.TRANSFER, call_id=call.id, queue=call.queue,
                                   operator=call.operator, reason=target)
-        if call.queue:
+        if call.in_acd:
             self.acd.call_ended(call.id, by="operator")
         call.bridge = None
         call.operator_leg = None
