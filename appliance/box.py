@@ -67,7 +67,7 @@ class Box:
         views = acd.operators()
         today = self._today()
         queues = []
-        for name, config in sorted(board.queue_configs.items()):
+        for name in sorted(board.queue_configs):
             waiting = []
             for w in acd.waiting(name):
                 call = board.calls.get(w.call_id)
