@@ -91,8 +91,8 @@ def test_positions_and_estimated_wait(h: Harness):
     h.answer("w0", "alice" if ("w0", "alice") in h.ringing() else "bob")
     assert h.acd.position("w3") == 3
     assert h.acd.estimated_wait("w3") == pytest.approx(3 * (180 + 0.2 * (80 - 180)) / 2)
-    h.acd.pause("alice", "x")
-    h.acd.pause("bob", "x")
+    h.acd.logout("alice")
+    h.acd.logout("bob")
     assert h.acd.estimated_wait("w3") == math.inf
     assert h.acd.estimated_wait("nobody") == 0.0
 
