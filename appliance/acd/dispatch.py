@@ -94,6 +94,7 @@ class Dispatcher:
                 continue
             if old[0] != new[0]:
                 q.count_login(penalty, 1 if new[0] else -1)
+                self._dirty_queues[qname] = None  # tiers may have moved
             if old[1] != new[1]:
                 q.staffed += 1 if new[1] else -1
             if old[2] != new[2]:

@@ -55,11 +55,17 @@ class FakeSwitchboard:
     ringing: set[tuple[str, str]] = field(default_factory=set)  # (call_id, operator)
     overflows: list[tuple[str, str, str]] = field(default_factory=list)
     callbacks: list[tuple[str, str, str]] = field(default_factory=list)
+    clock: VirtualClock | None = None
+    ring_times: list[tuple[float, int, str, str]] = field(default_factory=list)
+    events: list = field(default_factory=list)  # the queue log, to place rings among events
 
     def ring(self, call_id: str, operator: str, *, callback: bool = False) -> None:
         assert (call_id, operator) not in self.ringing, "rang a phone that already rings"
         self.ringing.add((call_id, operator))
         self.log.append(("ring", call_id, operator, callback))
+        if self.clock is not None:
+            self.ring_times.append((self.clock.monotonic(), len(self.events), call_id,
+                                    operator))
 
     def stop_ringing(self, call_id: str, operator: str) -> None:
         self.ringing.discard((call_id, operator))
@@ -99,8 +105,9 @@ class Harness:
     def __init__(self, clock: VirtualClock, history: History | None = None,
                  seed: int = 7) -> None:
         self.clock = clock
-        self.sb = FakeSwitchboard()
+        self.sb = FakeSwitchboard(clock=clock)
         self.log = QueueLogRecorder(clock)
+        self.sb.events = self.log.events
         self.history = history
         self.acd = Acd(clock, self.sb, self.log, history, rng=random.Random(seed))
 
