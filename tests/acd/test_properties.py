@@ -238,6 +238,13 @@ def test_random_traffic_keeps_every_invariant(options, members, steps, seed):
     for kind in {e.event.value for e in events}:
         event(kind)  # shown by --hypothesis-show-statistics: what the traffic exercised
     assert_each_visit_ends_once(events, traffic.wrapup, traffic.h.sb.ring_times)
+    # no call lost: every arrival either joined or was refused, in words, in the log
+    first = {}
+    for e in events:
+        first.setdefault(e.call_id, e.event)
+    first.pop("", None)
+    assert set(first) == {f"c{i}" for i in range(traffic.next_call)}
+    assert set(first.values()) <= {QueueEvent.ENTERQUEUE, *REFUSED}
     assert_wrapup_never_cut(events, traffic.h.sb.ring_times)
     connects = [e for e in events if e.event in (QueueEvent.CONNECT,
                                                  QueueEvent.CALLBACKCONNECT)]
