@@ -72,8 +72,11 @@ class JitterBuffer:
         self.stats = JitterStats()
         self._packets: dict[int, bytes] = {}
         self._order: list[int] = []  # sorted timestamps in _packets
-        self._last_ts: int | None = None
+        self._raw_last: int | None = None  # highest unwrapped RTP timestamp seen
+        self._shift = 0  # added to RTP timestamps after a resync
+        self._last_end: int | None = None  # end of the latest audio received
         self._play: int | None = None  # timestamp of the next sample to play
+        self._horizon: int | None = None  # end of what has been played or skipped
         self._transits: deque[float] = deque(maxlen=window)
         self._sorted_transits: list[float] = []
         self._last_frame = SILENCE
@@ -90,12 +93,23 @@ class JitterBuffer:
         if not pcm or len(pcm) % 2 or len(pcm) > 16 * FRAME_BYTES:
             self.stats.malformed += 1
             return
-        ts = _unwrap(timestamp % _TS_MOD, self._last_ts, _TS_MOD)
-        if self._play is not None and abs(ts - self._play) > 4 * self.max_delay + self.rate:
-            self._resync()  # the far end restarted its timestamps (re-INVITE, SSRC change)
-            ts = timestamp % _TS_MOD
-        self._last_ts = ts if self._last_ts is None else max(ts, self._last_ts)
-        if self._play is not None and ts + len(pcm) // 2 <= self._play:
+        raw = _unwrap(timestamp % _TS_MOD, self._raw_last, _TS_MOD)
+        ts = raw + self._shift
+        if self._last_end is not None and abs(ts - self._last_end) > self.max_delay + self.rate:
+            # A new timeline (the far end restarted its timestamps: re-INVITE, SSRC
+            # change, a long silence): carry on right after the old one.
+            self.stats.resyncs += 1
+            self._shift = self._last_end - raw
+            ts = self._last_end
+            self._raw_last = raw
+            self._transits.clear()
+            self._sorted_transits.clear()
+        if self._raw_last is None or raw > self._raw_last:
+            self._raw_last = raw
+        end = ts + len(pcm) // 2
+        if self._last_end is None or end > self._last_end:
+            self._last_end = end
+        if self._horizon is not None and ts + len(pcm) // 2 <= self._horizon:
             self.stats.late += 1
             return
         if ts in self._packets:
@@ -112,6 +126,8 @@ class JitterBuffer:
             del self._sorted_transits[bisect.bisect_left(self._sorted_transits, old)]
         self._transits.append(transit)
         bisect.insort(self._sorted_transits, transit)
+        if len(self._transits) < 10:
+            return  # too few to judge; keep the initial target
         spread = self.jitter_spread
         wanted = round(spread * self.rate) + FRAME_SAMPLES
         self.target = max(self.min_delay, min(self.max_delay, wanted))
@@ -123,15 +139,6 @@ class JitterBuffer:
         if len(s) < 2:
             return 0.0
         return s[min(len(s) - 1, int(self.percentile * len(s)))] - s[0]
-
-    def _resync(self) -> None:
-        self.stats.resyncs += 1
-        self._packets.clear()
-        self._order.clear()
-        self._last_ts = None
-        self._play = None
-        self._transits.clear()
-        self._sorted_transits.clear()
 
     # -- output ---------------------------------------------------------------------------
     @property
@@ -156,6 +163,7 @@ class JitterBuffer:
             self._play = self._order[0]
         self._trim_latency()
         frame = self._assemble(self._play)
+        self._horizon = self._play + FRAME_SAMPLES
         if frame is not None:
             self._play += FRAME_SAMPLES
             self.stats.played += 1
@@ -228,4 +236,5 @@ class JitterBuffer:
         if self._excess_ticks >= 50:
             self._excess_ticks = 0
             self._play += FRAME_SAMPLES
+            self._horizon = self._play
             self.stats.dropped_for_latency += 1
