@@ -65,3 +65,15 @@ def speech_corpus(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     pcm = b"".join(parts)
     assert len(pcm) / 16000 >= 600, f"corpus only {len(pcm) / 16000:.0f} s"
     return pcm
+
+
+def run_async(fn):
+    """Run an ``async def`` test on a fresh event loop (no asyncio pytest plugin here)."""
+    import asyncio
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(fn(*args, **kwargs))
+
+    return wrapper
