@@ -64,17 +64,16 @@ def test_short_stall_catches_up_long_stall_restarts():
     clock.advance(1.0)
     assert len(sent) == 51
     # The loop is blocked for 70 ms: the frames due at 1.02, 1.04 and 1.06 go out at once.
-    timer = player._timer
-    timer.cancel()
+    player._pacer._timer.cancel()
     clock.advance(0.07)
-    player._tick()
+    player._pacer._run()
     assert len(sent) == 51 + 3 and player.restarts == 0
     clock.advance(1.0)
     assert len(sent) == 51 + 3 + 50
     # Blocked for 500 ms: no burst of 25 frames, the schedule restarts.
-    player._timer.cancel()
+    player._pacer._timer.cancel()
     clock.advance(0.5)
-    player._tick()
+    player._pacer._run()
     assert player.restarts == 1
     assert len(sent) == 51 + 3 + 50 + 1
 
