@@ -107,14 +107,8 @@ class DtmfDetector:
         self.min_group_margin_db = min_group_margin_db
         self.max_harmonic_db = max_harmonic_db
         self.max_block_step_db = max_block_step_db
-        self._pending = b""
-        self._prev_block = b""
         self._prev_bins: list[complex] | None = None
-        self._prev_energy = 0.0
-        self._candidate: str | None = None
-        self._candidate_count = 0
-        self._held: str | None = None
-        self._misses = 0
+        self.reset()
 
     def reset(self) -> None:
         """Forget buffered audio and any held key (after a leg is re-bridged)."""

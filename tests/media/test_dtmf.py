@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appliance.media._audioop import audioop
 from appliance.media.dtmf import DtmfDetector, DtmfGenerator
@@ -151,3 +153,11 @@ def test_speech_does_not_hide_a_real_key_press(speech_corpus):
     speech = speech_corpus[16000 * 30 : 16000 * 33]
     pcm = speech + press("5", ms=60) + speech
     assert detect(pcm) == "5"
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.binary(max_size=700), max_size=40))
+def test_garbage_audio_never_raises_and_is_never_a_digit(chunks):
+    det = DtmfDetector()
+    for chunk in chunks:
+        assert all(d in KEYS for d in det.feed(chunk))
