@@ -35,9 +35,10 @@ def _unwrap(value: int, last: int | None, modulus: int) -> int:
     """Extend a wrapping counter to a plain int, choosing the value nearest ``last``."""
     if last is None:
         return value
-    base = last - last % modulus + value
-    candidates = (base - modulus, base, base + modulus)
-    return min(candidates, key=lambda c: abs(c - last))
+    step = (value - last) % modulus
+    if step >= modulus // 2:
+        step -= modulus
+    return last + step
 
 
 @dataclass(slots=True)
