@@ -144,9 +144,9 @@ def position_sentence(position: int, language: str) -> str:
 
 def wait_sentence(wait_seconds: float, language: str) -> str:
     """Round up: promising "about two minutes" and answering in three breeds complaints."""
-    minutes = int(-(-wait_seconds // 60))
-    if minutes < 1:
+    if wait_seconds < 60:
         return text("wait_short", language)
+    minutes = int(-(-wait_seconds // 60))
     return text("wait", language, minutes=minutes_phrase(min(minutes, 999), language))
 
 
