@@ -100,7 +100,7 @@ def read_pcm(path: Path) -> bytes:
         return src.readframes(src.getnframes())
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
     try:
@@ -170,7 +170,7 @@ class PromptLibrary:
             return
         data = await asyncio.to_thread(src.read_bytes)
         converted = await asyncio.to_thread(convert_wav, data)
-        await asyncio.to_thread(_write_atomically, out, converted)
+        await asyncio.to_thread(write_atomically, out, converted)
 
     async def generate(self, name: str, language: str, text: str) -> dict[str, Any]:
         """Type the text, get a voice: store prompt ``name`` spoken by the TTS."""
@@ -185,7 +185,7 @@ class PromptLibrary:
             raise PromptError(f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB")
         converted = await asyncio.to_thread(convert_wav, data)
         path = self.file_for(name, language)
-        await asyncio.to_thread(_write_atomically, path, converted)
+        await asyncio.to_thread(write_atomically, path, converted)
         return await self._record(name, language, "", path, "upload")
 
     async def _record(self, name: str, language: str, text: str, path: Path,
