@@ -71,6 +71,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "We open at {time}.",
         "ru": "Мы открываемся в {time}.",
     },
+    "opens_tomorrow": {
+        "en": "We open tomorrow at {time}.",
+        "ru": "Мы открываемся завтра в {time}.",
+    },
+    "opens_on": {
+        "en": "We open on {day} at {time}.",
+        "ru": "Мы открываемся {day} в {time}.",
+    },
     # -- shown to installers by the flow validator ------------------------------------------
     "v_no_nodes": {"en": "The flow has no nodes.", "ru": "В сценарии нет ни одного узла."},
     "v_no_start": {
@@ -150,5 +158,20 @@ def wait_sentence(wait_seconds: float, language: str) -> str:
     return text("wait", language, minutes=minutes_phrase(min(minutes, 999), language))
 
 
-def opens_sentence(hour: int, minute: int, language: str) -> str:
-    return text("opens_at", language, time=say_time(hour, minute, language))
+# weekday as the object of "on" / "в" (accusative: в среду, во вторник)
+WEEKDAY_ON = {"en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+                     "Sunday"),
+              "ru": ("в понедельник", "во вторник", "в среду", "в четверг", "в пятницу",
+                     "в субботу", "в воскресенье")}
+
+
+def opens_sentence(hour: int, minute: int, language: str, days_ahead: int = 0,
+                   weekday: int = 0) -> str:
+    """"We open at nine", "...tomorrow at nine", "...on Monday at nine" (weekday 0 = Mon)."""
+    spoken = say_time(hour, minute, language)
+    if days_ahead == 0:
+        return text("opens_at", language, time=spoken)
+    if days_ahead == 1:
+        return text("opens_tomorrow", language, time=spoken)
+    day = WEEKDAY_ON[language_or_default(language)][weekday]
+    return text("opens_on", language, day=day, time=spoken)

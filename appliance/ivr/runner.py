@@ -22,7 +22,7 @@ from drivers.base import CallerId
 
 from .flow import DTMF_KEYS, OPERATOR_KEY, Flow, Node, PromptRef
 from .hours import OpeningHours
-from .phrases import LANGUAGES, language_or_default, text
+from .phrases import LANGUAGES, language_or_default, opens_sentence, text
 from .validate import operator_target
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_INSTANT_HOPS = 64  # nodes visited without time passing: a loop the validator missed
 MAX_PATH = 200
 MAX_TYPEAHEAD = 32
+OPENS_AT = "{opens_at}"  # placeholder in a prompt's text: when the time node opens next
 
 
 class FlowIO(Protocol):
@@ -108,6 +109,8 @@ class FlowRun:
         self._tries = 0
         self._hops = 0
         self._hop_time = -1.0
+        # (hour, minute, days ahead, weekday): set by a time node that found us closed
+        self.opens_at: tuple[int, int, int, int] | None = None
 
     # -- events in ------------------------------------------------------------------------
     def start(self) -> None:
@@ -204,6 +207,12 @@ class FlowRun:
 
     def _prompt(self, node: Node, prefix: str = "", default: str = "") -> PromptRef:
         ref = node.prompt(self.language, prefix)
+        if OPENS_AT in ref.text:
+            # "We are closed. {opens_at}" -> "... We open at nine o'clock." (or nothing)
+            when = self.opens_at
+            spoken = opens_sentence(when[0], when[1], self.language, when[2], when[3]) \
+                if when else ""
+            ref = PromptRef(ref.language, ref.name, ref.text.replace(OPENS_AT, spoken).strip())
         return ref if ref or not default else self._say(default)
 
     def _retry(self, node: Node, got: str, ask_again: Callable[[list[PromptRef]], None],
@@ -308,6 +317,13 @@ def _time(run: FlowRun, node: Node) -> None:
     if hours is None:
         hours = run.flow.cache[key] = OpeningHours.from_dict(node.data, run.flow.timezone)
     is_open = hours.is_open(run.clock.time())
+    if not is_open:
+        opening = hours.next_opening(run.clock.time())
+        if opening is None:
+            run.opens_at = None
+        else:
+            days = (opening.date() - hours.local(run.clock.time()).date()).days
+            run.opens_at = (opening.hour, opening.minute, days, opening.weekday())
     run._goto(node.get("open") if is_open else node.get("closed"))
 
 
@@ -460,7 +476,7 @@ def _voicemail(run: FlowRun, node: Node) -> None:
         if not run.ended:
             run._play_seq([run._prompt(node, "thanks_", "voicemail_thanks")], lambda: _hang(run))
 
-    _then(run, node, record, default="voicemail_intro")
+    _then(run, node, record, default="voicemail_intro" if node.get("intro", True) else "")
 
 
 def _transfer(run: FlowRun, node: Node) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -297,3 +298,43 @@ def test_menu_choice_can_switch_language() -> None:
 ])
 def test_luhn(number: str, ok: bool) -> None:
     assert luhn_ok(number) is ok
+
+
+@pytest.mark.parametrize(("when", "language", "expected"), [
+    (SUNDAY_10, "en", "We are closed. We open tomorrow at nine o'clock."),
+    (SUNDAY_10, "ru", "Мы закрыты. Мы открываемся завтра в девять часов."),
+    (berlin(2026, 1, 3, 12, 0), "en", "We are closed. We open on Monday at nine o'clock."),
+    (berlin(2026, 1, 3, 12, 0), "ru", "Мы закрыты. Мы открываемся в понедельник в девять часов."),
+    (berlin(2026, 1, 6, 7, 30), "en", "We are closed. We open at nine o'clock."),
+    (berlin(2026, 1, 6, 7, 30), "ru", "Мы закрыты. Мы открываемся в девять часов."),
+])
+def test_closed_message_says_when_we_open(when: float, language: str, expected: str) -> None:
+    graph = copy.deepcopy(FLOW)
+    graph["language"] = language
+    graph["nodes"]["closed"]["text"] = {"en": "We are closed. {opens_at}",
+                                        "ru": "Мы закрыты. {opens_at}"}[language]
+    h = Harness(at(when), graph).start()
+    assert h.io.heard() == [expected]
+
+
+def test_closed_with_no_opening_in_sight_says_nothing_about_it() -> None:
+    graph = copy.deepcopy(FLOW)
+    graph["nodes"]["hours"]["hours"] = {}
+    graph["nodes"]["closed"]["text"] = "We are closed. {opens_at}"
+    h = Harness(at(MONDAY_10), graph).start()
+    assert h.io.heard() == ["We are closed."]
+
+
+def test_flow_on_the_morning_clocks_go_forward() -> None:
+    graph = {"start": "t", "timezone": "Europe/Berlin", "nodes": {
+        "t": {"type": "time", "hours": {"sun": ["08:00-17:00"]}, "open": "q", "closed": "h"},
+        "q": {"type": "queue", "queue": "day"},
+        "h": {"type": "hangup"}}}
+    # 05:59 UTC on 2026-03-29 is 07:59 CEST (it would be 06:59 without the change)
+    clock = at(dt.datetime(2026, 3, 29, 5, 59, tzinfo=dt.UTC).timestamp())
+    early = Harness(clock, graph).start()
+    clock.advance(60)
+    on_time = Harness(clock, graph).start()
+    clock.advance(PROMPT_SECONDS)
+    assert early.io.commands() == [("hangup", None)]
+    assert on_time.io.commands() == [("enqueue", "day")]
