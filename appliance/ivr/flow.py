@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 class FlowError(ValueError):
@@ -53,6 +53,18 @@ NODE_TYPES: dict[str, NodeType] = {
 
 DTMF_KEYS = "0123456789*#"
 OPERATOR_KEY = "0"  # "0 = operator" works in every menu (callers expect it)
+
+
+ExitKind = Literal["queue", "voicemail", "callback", "transfer", "hangup", "abandoned"]
+
+
+@dataclass
+class Exit:
+    """Where a run handed the caller over (or where the caller hung up: ``abandoned``)."""
+
+    kind: ExitKind
+    node: str
+    target: str = ""  # queue name, extension or number
 
 
 @dataclass(frozen=True)

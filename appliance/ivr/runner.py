@@ -12,17 +12,16 @@ call record), so the operator who answers sees it and never asks again.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from appliance.clock import Clock, Timer
 from drivers.base import CallerId
 
-from .flow import DTMF_KEYS, OPERATOR_KEY, Flow, Node, PromptRef
-from .hours import OpeningHours
-from .phrases import LANGUAGES, language_or_default, opens_sentence, text
+from .flow import DTMF_KEYS, Exit, ExitKind, Flow, Node, PromptRef
+from .nodes import HANDLERS
+from .phrases import language_or_default, opens_sentence, text
 from .validate import operator_target
 
 log = logging.getLogger(__name__)
@@ -60,16 +59,6 @@ class FlowIO(Protocol):
         """Connect the caller to a phone extension, or dial ``number`` out (on ``line``)."""
 
     def hangup(self) -> None: ...
-
-
-ExitKind = Literal["queue", "voicemail", "callback", "transfer", "hangup", "abandoned"]
-
-
-@dataclass
-class Exit:
-    kind: ExitKind
-    node: str
-    target: str = ""  # queue name, extension or number
 
 
 @dataclass
@@ -114,7 +103,7 @@ class FlowRun:
 
     # -- events in ------------------------------------------------------------------------
     def start(self) -> None:
-        self._goto(self.flow.start)
+        self.goto(self.flow.start)
 
     def dtmf(self, digit: str) -> None:
         if self.ended or len(digit) != 1 or digit not in DTMF_KEYS:
@@ -129,7 +118,7 @@ class FlowRun:
             node = self.node
             if node is not None and node.type == "play" and node.get("interruptible", True):
                 self._stop_play()
-                self._goto(node.get("next"))
+                self.goto(node.get("next"))
 
     def caller_hangup(self) -> None:
         if self.ended:
@@ -152,7 +141,7 @@ class FlowRun:
         self.collected.append({"kind": "overflow", "node": node.id, "queue": self.exit.target,
                                "reason": reason})
         self.exit = None
-        self._goto(target)
+        self.goto(target)
         return True
 
     # -- what the operator and the call record see -----------------------------------------
@@ -177,35 +166,35 @@ class FlowRun:
                 lines.append((entry["label"], entry["number"]))
         return lines
 
-    # -- moving on ---------------------------------------------------------------------------
-    def _goto(self, node_id: Any) -> None:
+    # -- the node API (nodes.py): moving on, saying, asking -------------------------------
+    def goto(self, node_id: Any) -> None:
         if self.ended:
             return
         now = self.clock.monotonic()
         self._hops = self._hops + 1 if now == self._hop_time else 1
         self._hop_time = now
         node = self.flow.nodes.get(node_id) if isinstance(node_id, str) else None
-        if node is None or node.type not in _HANDLERS or self._hops > MAX_INSTANT_HOPS:
+        if node is None or node.type not in HANDLERS or self._hops > MAX_INSTANT_HOPS:
             log.error("call %s: flow %s cannot go on at %r (hops %d); hanging up",
                       self.call_id, self.flow.name, node_id, self._hops)
-            self._end("hangup", str(node_id))
+            self.end("hangup", str(node_id))
             self.io.hangup()
             return
         if len(self.path) < MAX_PATH:
             self.path.append(node.id)
         self.node = node
         self._tries = 0
-        _HANDLERS[node.type](self, node)
+        HANDLERS[node.type](self, node)
 
-    def _end(self, kind: ExitKind, node_id: str, target: str = "") -> None:
+    def end(self, kind: ExitKind, node_id: str, target: str = "") -> None:
         self._cancel_timer()
         self.exit = Exit(kind, node_id, target)
         self.ended = True
 
-    def _say(self, code: str) -> PromptRef:
+    def say(self, code: str) -> PromptRef:
         return PromptRef(language=self.language, text=text(code, self.language))
 
-    def _prompt(self, node: Node, prefix: str = "", default: str = "") -> PromptRef:
+    def prompt(self, node: Node, prefix: str = "", default: str = "") -> PromptRef:
         ref = node.prompt(self.language, prefix)
         if OPENS_AT in ref.text:
             # "We are closed. {opens_at}" -> "... We open at nine o'clock." (or nothing)
@@ -213,27 +202,27 @@ class FlowRun:
             spoken = opens_sentence(when[0], when[1], self.language, when[2], when[3]) \
                 if when else ""
             ref = PromptRef(ref.language, ref.name, ref.text.replace(OPENS_AT, spoken).strip())
-        return ref if ref or not default else self._say(default)
+        return ref if ref or not default else self.say(default)
 
-    def _retry(self, node: Node, got: str, ask_again: Callable[[list[PromptRef]], None],
-               give_up: Callable[[], None], invalid_code: str) -> None:
+    def retry(self, node: Node, got: str, ask_again: Callable[[list[PromptRef]], None],
+              give_up: Callable[[], None], invalid_code: str) -> None:
         self._tries += 1
         if self._tries > int(node.number("retries", 2)):
             give_up()
             return
         if got:
-            ask_again([self._prompt(node, "invalid_", invalid_code)])
+            ask_again([self.prompt(node, "invalid_", invalid_code)])
         else:
-            ask_again([self._prompt(node, "no_input_", "no_input")])
+            ask_again([self.prompt(node, "no_input_", "no_input")])
 
-    def _to_operator(self, node: Node) -> None:
-        self._goto(node.get("on_fail") or operator_target(self.flow, node))
+    def to_operator(self, node: Node) -> None:
+        self.goto(node.get("on_fail") or operator_target(self.flow, node))
 
-    def _choice(self, node: Node, key: str, label: str) -> None:
+    def choose(self, node: Node, key: str, label: str) -> None:
         self.collected.append({"kind": "choice", "node": node.id, "key": key, "label": label})
 
     # -- playing ----------------------------------------------------------------------------
-    def _play_seq(self, prompts: list[PromptRef], then: Callable[[], None]) -> None:
+    def play_then(self, prompts: list[PromptRef], then: Callable[[], None]) -> None:
         queue = [p for p in prompts if p]
         self._token += 1
         token = self._token
@@ -257,9 +246,9 @@ class FlowRun:
             self.io.stop_playback()
 
     # -- asking for keys ----------------------------------------------------------------------
-    def _ask_for(self, prompts: list[PromptRef], on_done: Callable[[str], None], *,
-                 max_digits: int = 1, terminator: str = "", timeout: float = 5.0,
-                 inter_digit: float = 4.0) -> None:
+    def ask(self, prompts: list[PromptRef], on_done: Callable[[str], None], *,
+            max_digits: int = 1, terminator: str = "", timeout: float = 5.0,
+            inter_digit: float = 4.0) -> None:
         ask = self._ask = _Ask(max_digits, terminator, timeout, inter_digit, on_done)
         while self._typeahead and self._ask is ask:
             # one key at a time: what is left stays for the next question
@@ -270,7 +259,7 @@ class FlowRun:
         if ask.buffer:
             self._listen()
         else:
-            self._play_seq(prompts, self._listen)
+            self.play_then(prompts, self._listen)
 
     def _listen(self) -> None:
         ask = self._ask
@@ -307,197 +296,3 @@ class FlowRun:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-
-
-# -- node handlers ---------------------------------------------------------------------------
-
-def _time(run: FlowRun, node: Node) -> None:
-    key = f"hours:{node.id}"
-    hours = run.flow.cache.get(key)
-    if hours is None:
-        hours = run.flow.cache[key] = OpeningHours.from_dict(node.data, run.flow.timezone)
-    is_open = hours.is_open(run.clock.time())
-    if not is_open:
-        opening = hours.next_opening(run.clock.time())
-        if opening is None:
-            run.opens_at = None
-        else:
-            days = (opening.date() - hours.local(run.clock.time()).date()).days
-            run.opens_at = (opening.hour, opening.minute, days, opening.weekday())
-    run._goto(node.get("open") if is_open else node.get("closed"))
-
-
-def _play(run: FlowRun, node: Node) -> None:
-    run._play_seq([run._prompt(node)], lambda: run._goto(node.get("next")))
-
-
-def _menu(run: FlowRun, node: Node, preface: list[PromptRef] | None = None) -> None:
-    run._ask_for([*(preface or []), run._prompt(node)], lambda got: _menu_answer(run, node, got),
-                 timeout=node.number("timeout", 5))
-
-
-def _menu_answer(run: FlowRun, node: Node, got: str) -> None:
-    choices = node.choices()
-    if got == OPERATOR_KEY:
-        run._choice(node, got, text("operator_choice", run.language))
-        run._goto(operator_target(run.flow, node))
-    elif got in choices:
-        choice = choices[got]
-        run._choice(node, got, str(choice.get("label") or got))
-        if choice.get("language") in LANGUAGES:
-            run.language = choice["language"]
-        run._goto(choice.get("next"))
-    else:
-        def give_up() -> None:
-            run._choice(node, "", text("no_choice", run.language))
-            run._to_operator(node)
-
-        run._retry(node, got, lambda pre: _menu(run, node, pre), give_up, "invalid_choice")
-
-
-def luhn_ok(digits: str) -> bool:
-    """ISO/IEC 7812 check digit (card numbers, many account numbers)."""
-    if not digits.isdigit():
-        return False
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if index % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
-
-
-def digits_ok(node: Node, got: str) -> bool:
-    if not int(node.get("min_length", 1)) <= len(got) <= int(node.get("max_length", 20)):
-        return False
-    check = str(node.get("check") or "")
-    if check == "luhn":
-        return luhn_ok(got)
-    if check.startswith("regex:"):
-        return re.fullmatch(check[len("regex:"):], got) is not None
-    return True
-
-
-def _mask(digits: str) -> str:
-    return "•" * max(0, len(digits) - 4) + digits[-4:]
-
-
-def _collect(run: FlowRun, node: Node, preface: list[PromptRef] | None = None) -> None:
-    run._ask_for([*(preface or []), run._prompt(node)],
-                 lambda got: _collect_answer(run, node, got),
-                 max_digits=int(node.get("max_length", 20)),
-                 terminator=str(node.get("terminator", "#")),
-                 timeout=node.number("timeout", 8),
-                 inter_digit=node.number("inter_digit_timeout", 4))
-
-
-def _collect_answer(run: FlowRun, node: Node, got: str) -> None:
-    if got and digits_ok(node, got):
-        name = str(node.get("name"))
-        run.values[name] = got
-        run.collected.append({"kind": "digits", "node": node.id, "name": name,
-                              "label": str(node.get("label") or name),
-                              "shown": _mask(got) if node.get("sensitive") else got})
-        run._goto(node.get("next"))
-        return
-    run._retry(node, got, lambda pre: _collect(run, node, pre), lambda: run._to_operator(node),
-               "invalid_digits")
-
-
-def _callback(run: FlowRun, node: Node, preface: list[PromptRef] | None = None) -> None:
-    run._ask_for([*(preface or []), run._prompt(node, default="callback_offer")],
-                 lambda got: _callback_answer(run, node, got), timeout=node.number("timeout", 6))
-
-
-def _callback_answer(run: FlowRun, node: Node, got: str) -> None:
-    if got == OPERATOR_KEY:
-        run._choice(node, got, text("operator_choice", run.language))
-        run._goto(operator_target(run.flow, node))
-    elif got == "1":
-        number = run.caller.number if run.caller.presentation == "allowed" else ""
-        if number:
-            _callback_accept(run, node, number)
-        else:
-            _callback_ask_number(run, node)
-    elif got == "2":
-        run.collected.append({"kind": "callback_declined", "node": node.id})
-        run._goto(node.get("declined"))
-    else:
-        run._retry(node, got, lambda pre: _callback(run, node, pre),
-                   lambda: run._goto(node.get("declined")), "invalid_choice")
-
-
-def _callback_ask_number(run: FlowRun, node: Node) -> None:
-    def answer(got: str) -> None:
-        if 5 <= len(got) <= 15 and got.isdigit():
-            _callback_accept(run, node, got)
-        else:
-            run._retry(node, got, lambda pre: _callback(run, node, pre),
-                       lambda: run._goto(node.get("declined")), "invalid_digits")
-
-    run._ask_for([run._say("callback_ask_number")], answer, max_digits=15, terminator="#",
-                 timeout=node.number("timeout", 10), inter_digit=5)
-
-
-def _callback_accept(run: FlowRun, node: Node, number: str) -> None:
-    queue = str(node.get("queue"))
-    run.collected.append({"kind": "callback", "node": node.id, "number": number,
-                          "label": text("callback_label", run.language)})
-    run.exit = Exit("callback", node.id, queue)
-    run.io.request_callback(queue, number)
-    run._play_seq([run._prompt(node, "confirm_", "callback_confirmed")], lambda: _hang(run))
-
-
-def _hang(run: FlowRun) -> None:
-    run.ended = True
-    run.io.hangup()
-
-
-def _then(run: FlowRun, node: Node, action: Callable[[], None], default: str = "") -> None:
-    """Play the node's optional prompt, then act (terminal nodes)."""
-    run._play_seq([run._prompt(node, default=default)], action)
-
-
-def _queue(run: FlowRun, node: Node) -> None:
-    def join() -> None:
-        run.exit = Exit("queue", node.id, str(node.get("queue")))
-        run.io.enqueue(str(node.get("queue")), int(node.get("priority", 0) or 0))
-
-    _then(run, node, join)
-
-
-def _voicemail(run: FlowRun, node: Node) -> None:
-    queue = str(node.get("queue") or "")
-
-    def record() -> None:
-        run.exit = Exit("voicemail", node.id, queue)
-        run.io.record_voicemail(queue, node.number("max_seconds", 120), recorded)
-
-    def recorded() -> None:
-        if not run.ended:
-            run._play_seq([run._prompt(node, "thanks_", "voicemail_thanks")], lambda: _hang(run))
-
-    _then(run, node, record, default="voicemail_intro" if node.get("intro", True) else "")
-
-
-def _transfer(run: FlowRun, node: Node) -> None:
-    extension, number = str(node.get("extension") or ""), str(node.get("number") or "")
-
-    def go() -> None:
-        run._end("transfer", node.id, extension or number)
-        run.io.transfer(extension, number, str(node.get("line") or ""))
-
-    _then(run, node, go)
-
-
-def _hangup(run: FlowRun, node: Node) -> None:
-    def go() -> None:
-        run._end("hangup", node.id)
-        run.io.hangup()
-
-    _then(run, node, go, default="goodbye")
-
-
-_HANDLERS: dict[str, Callable[[FlowRun, Node], None]] = {
-    "time": _time, "play": _play, "menu": _menu, "collect": _collect, "queue": _queue,
-    "voicemail": _voicemail, "callback": _callback, "transfer": _transfer, "hangup": _hangup,
-}

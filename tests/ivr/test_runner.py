@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance.clock import VirtualClock
-from appliance.ivr.runner import luhn_ok
+from appliance.ivr.nodes import luhn_ok
 from drivers.base import CallerId
 
 from .conftest import PROMPT_SECONDS, Harness
