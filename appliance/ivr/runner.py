@@ -127,7 +127,11 @@ class FlowRun:
         self._token += 1
         self._ask = None
         if self.exit is None:
-            self.exit = Exit("abandoned", self.node.id if self.node else "")
+            node = self.node
+            # hanging up during the goodbye is the end the flow meant, not an abandon
+            kind: ExitKind = "hangup" if node is not None and node.type == "hangup" \
+                else "abandoned"
+            self.exit = Exit(kind, node.id if node else "")
         self.ended = True
 
     def overflow(self, reason: str) -> bool:

@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance.clock import VirtualClock
+from appliance.ivr.flow import Flow
 from appliance.ivr.nodes import luhn_ok
+from appliance.ivr.runner import FlowRun
 from drivers.base import CallerId
 
-from .conftest import PROMPT_SECONDS, Harness
+from .conftest import PROMPT_SECONDS, Harness, RecordingIO
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
@@ -338,3 +340,31 @@ def test_flow_on_the_morning_clocks_go_forward() -> None:
     clock.advance(PROMPT_SECONDS)
     assert early.io.commands() == [("hangup", None)]
     assert on_time.io.commands() == [("enqueue", "day")]
+
+
+def test_hanging_up_during_the_goodbye_is_not_an_abandon() -> None:
+    graph = {"start": "bye", "nodes": {"bye": {"type": "hangup"}}}
+    h = Harness(VirtualClock(), graph).start()
+    h.wait(0.5)
+    h.run.caller_hangup()
+    assert h.io.heard() == ["Goodbye."]
+    assert (h.run.exit.kind, h.run.exit.node) == ("hangup", "bye")
+
+
+class InstantIO(RecordingIO):
+    """A switchboard whose prompts end at once (a missing file is reported done)."""
+
+    def play(self, prompt, on_done) -> None:
+        self.log.append(("play", prompt.name or prompt.text))
+        on_done()
+
+
+def test_prompts_that_end_at_once_still_wait_for_the_caller() -> None:
+    clock = VirtualClock(MONDAY_10)
+    io = InstantIO(clock)
+    run = FlowRun(Flow.from_graph("f", FLOW), clock, io, CallerId("1"))
+    run.start()
+    assert io.commands() == []  # waiting in the menu, not spinning
+    clock.advance(4)
+    run.dtmf("2")
+    assert io.commands() == [("enqueue", "support")]
