@@ -126,6 +126,7 @@ class Flow:
     version: int = 0
     nodes: dict[str, Node] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    box_timezone: str = "UTC"  # the box's own zone, for flows that do not name one
 
     @classmethod
     def from_graph(cls, name: str, graph: Any, version: int = 0) -> Flow:
@@ -158,7 +159,7 @@ class Flow:
 
     @property
     def timezone(self) -> str:
-        return str(self.graph.get("timezone") or "UTC")
+        return str(self.graph.get("timezone") or self.box_timezone)
 
     def to_json(self) -> str:
         return json.dumps(self.graph, ensure_ascii=False, sort_keys=True)

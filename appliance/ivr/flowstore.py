@@ -6,6 +6,9 @@ and parses the graph again only when it changed, whoever changed it.  A flow wit
 errors can be saved as a draft but never activated.  Restoring an old version copies
 it as the newest one, so the history reads straight down.
 
+Time nodes without a zone of their own, in flows without one, use the box's zone
+(setting ``timezone``).
+
 Routing: the setting ``ivr.numbers`` maps dialled numbers to ``flow:NAME`` or
 ``queue:NAME`` (a SIP trunk with several numbers); otherwise the line's own
 ``destination`` applies.
@@ -29,6 +32,7 @@ from .validate import Message, errors, validate
 log = logging.getLogger(__name__)
 
 NUMBERS_SETTING = "ivr.numbers"
+TIMEZONE_SETTING = "timezone"  # the box's zone (IANA name), set by the setup wizard
 
 
 class FlowInvalid(Exception):
@@ -140,8 +144,10 @@ class FlowStore:
             self._cache.pop(name, None)
             return None
         row_id = rows[0]["id"]
+        zone = str(self.store.setting(TIMEZONE_SETTING) or "UTC")
         cached = self._cache.get(name)
         if cached and cached[0] == row_id:
+            cached[1].box_timezone = zone  # a changed zone applies to the next caller
             return cached[1]
         graph = self.store.query("SELECT graph FROM flows WHERE id = ?", (row_id,))[0]["graph"]
         try:
@@ -150,6 +156,7 @@ class FlowStore:
             log.exception("flow %s version %s in the database is unreadable",
                           name, rows[0]["version"])
             return None
+        flow.box_timezone = zone
         self._cache[name] = (row_id, flow)
         return flow
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .runner import FlowRun
 
 def _time(run: FlowRun, node: Node) -> None:
-    key = f"hours:{node.id}"
+    key = f"hours:{node.id}:{run.flow.timezone}"
     hours = run.flow.cache.get(key)
     if hours is None:
         hours = run.flow.cache[key] = OpeningHours.from_dict(node.data, run.flow.timezone)

@@ -9,10 +9,13 @@ import time
 
 import pytest
 
+from appliance.clock import VirtualClock
 from appliance.ivr.flow import FlowError
 from appliance.ivr.flowstore import FlowInvalid, FlowStore
+from appliance.ivr.runner import FlowRun
 from appliance.store import open_store
 
+from .conftest import RecordingIO
 from .test_runner import FLOW
 
 
@@ -103,3 +106,26 @@ def test_routing_by_dialled_number_then_line(store) -> None:
     assert (dest.kind, dest.name) == ("queue", "vip")
     run(flows.deactivate("main"))
     assert flows.route("gsm1").kind == ""
+
+
+def test_flows_without_a_zone_follow_the_box_zone(store) -> None:
+    graph = {"start": "t", "nodes": {
+        "t": {"type": "time", "hours": {"mon": ["09:00-18:00"]}, "open": "q", "closed": "h"},
+        "q": {"type": "queue", "queue": "q"}, "h": {"type": "hangup"}}}
+    flows = FlowStore(store)
+    run(flows.save("zoned", graph))
+    # Monday 2026-01-05 07:00 UTC
+    clock = VirtualClock(start=1_767_596_400.0)
+
+    def outcome() -> list:
+        io = RecordingIO(clock)
+        FlowRun(flows.active("zoned"), clock, io).start()
+        clock.advance(10)
+        return io.commands()
+
+    assert outcome() == [("hangup", None)]  # no zone set: UTC, 07:00, closed
+    store.set_setting("timezone", "Europe/Moscow").result()
+    assert flows.active("zoned").timezone == "Europe/Moscow"
+    assert outcome() == [("enqueue", "q")]  # 10:00 in Moscow
+    store.set_setting("timezone", "America/New_York").result()
+    assert outcome() == [("hangup", None)]  # 02:00 in New York
