@@ -113,6 +113,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Callers who get here go round in a loop with no way out.",
         "ru": "Отсюда звонящий попадает в петлю без выхода.",
     },
+    "v_silent_loop": {
+        "en": "A caller who presses no key goes round here forever; lead the no-answer path "
+              "to an operator, a queue or voicemail.",
+        "ru": "Звонящий, который не нажимает клавиш, будет ходить здесь по кругу; направьте "
+              "путь без ответа к оператору, в очередь или на автоответчик.",
+    },
     "v_deep_menu": {
         "en": "This menu is {depth} levels deep; callers get lost past 3 levels.",
         "ru": "Это меню на {depth}-м уровне; дальше третьего уровня звонящие теряются.",

@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import deque
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from .flow import DTMF_KEYS, NODE_TYPES, OPERATOR_KEY, Flow, Node
 from .hours import HoursError, OpeningHours
-from .phrases import text
+from .phrases import LANGUAGES, text
 
 Severity = Literal["error", "warning"]
 MAX_MENU_DEPTH = 3
@@ -57,14 +57,50 @@ def links(flow: Flow, node: Node) -> Iterator[str]:
             yield target
 
 
+TEXT_FIELDS = ("text", "prompt", "invalid_text", "invalid_prompt", "no_input_text",
+               "no_input_prompt", "confirm_text", "confirm_prompt", "thanks_text",
+               "thanks_prompt", "name", "label", "queue", "extension", "number", "line",
+               "check", "terminator", "timezone")
+FLAG_FIELDS = ("sensitive", "interruptible", "intro")
+COUNT_FIELDS = ("min_length", "max_length", "priority")
+SECONDS_FIELDS = ("timeout", "retries", "max_seconds", "inter_digit_timeout")
+
+
+def _bad(node: Node, name: str, value: Any) -> Message:
+    return Message(node.id, "error", "v_bad_value", name, {"value": repr(value)[:40]})
+
+
+def _check_types(node: Node) -> Iterator[Message]:
+    """Wrong kinds of values (a number where a name belongs...) from a hand-edited graph."""
+    kind = NODE_TYPES[node.type]
+    for name in (*TEXT_FIELDS, *kind.targets):
+        if name in node.data and not isinstance(node.get(name), str):
+            yield _bad(node, name, node.get(name))
+    for name in FLAG_FIELDS:
+        if name in node.data and not isinstance(node.get(name), bool):
+            yield _bad(node, name, node.get(name))
+    for name in COUNT_FIELDS:
+        value = node.get(name)
+        if name in node.data and (isinstance(value, bool) or not isinstance(value, int)):
+            yield _bad(node, name, value)
+    for name in SECONDS_FIELDS:
+        value = node.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not 0 <= value <= 3600):
+            yield _bad(node, name, value)
+    if "choices" in node.data and not isinstance(node.get("choices"), dict):
+        yield _bad(node, "choices", node.get("choices"))
+
+
 def _check_fields(flow: Flow, node: Node, prompts: Collection[str] | None,
                   queues: Collection[str] | None) -> Iterator[Message]:
     kind = NODE_TYPES[node.type]
     for name in kind.required:
+        value = node.get(name)
         if name in kind.targets:
-            if not node.get(name):
+            if not value:
                 yield Message(node.id, "error", "v_dead_end", name)
-        elif node.get(name) in (None, "", {}, []):
+        elif value is None or value == "" or value == {}:
             yield Message(node.id, "error", "v_missing", name)
     for name, target in node.edges():
         if target not in flow.nodes:
@@ -74,12 +110,10 @@ def _check_fields(flow: Flow, node: Node, prompts: Collection[str] | None,
         if name and prompts is not None and name not in prompts:
             yield Message(node.id, "warning", "v_unknown_prompt", f"{prefix}prompt",
                           {"value": name})
-    for name in ("timeout", "retries", "max_seconds", "inter_digit_timeout"):
-        value = node.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
-                                  or not 0 <= value <= 3600):
-            yield Message(node.id, "error", "v_bad_value", name, {"value": value})
-    yield from _TYPE_CHECKS.get(node.type, lambda *_: iter(()))(flow, node, queues)
+    problems = list(_check_types(node))
+    yield from problems
+    if not problems:  # the type's own checks may trust the kinds of values
+        yield from _TYPE_CHECKS.get(node.type, lambda *_: iter(()))(flow, node, queues)
 
 
 def _check_time(flow: Flow, node: Node, _queues: Any) -> Iterator[Message]:
@@ -110,6 +144,12 @@ def _check_menu(flow: Flow, node: Node, _queues: Any) -> Iterator[Message]:
             yield Message(node.id, "error", "v_bad_value", where, {"value": key})
         if not choice.get("next"):
             yield Message(node.id, "error", "v_dead_end", where)
+        elif not isinstance(choice.get("next"), str):
+            yield _bad(node, where, choice.get("next"))
+        if not isinstance(choice.get("label", ""), str):
+            yield _bad(node, f"{where}.label", choice.get("label"))
+        if choice.get("language", "en") not in LANGUAGES:
+            yield _bad(node, f"{where}.language", choice.get("language"))
 
 
 def _check_collect(flow: Flow, node: Node, _queues: Any) -> Iterator[Message]:
@@ -118,6 +158,9 @@ def _check_collect(flow: Flow, node: Node, _queues: Any) -> Iterator[Message]:
     if not all(isinstance(v, int) and 1 <= v <= 32 for v in lengths) or lengths[0] > lengths[1]:
         yield Message(node.id, "error", "v_bad_value", "min_length",
                       {"value": f"{lengths[0]}..{lengths[1]}"})
+    terminator = node.get("terminator", "#")
+    if terminator not in ("", "#", "*"):
+        yield _bad(node, "terminator", terminator)
     check = node.get("check") or ""
     if check and check != "luhn":
         if not check.startswith("regex:"):
@@ -159,7 +202,22 @@ def _reachable(flow: Flow, start: str) -> set[str]:
     return seen
 
 
-def _components(flow: Flow) -> list[list[str]]:
+def silent_links(flow: Flow, node: Node) -> Iterator[str]:
+    """Where a caller who presses nothing goes next (rotary phones, keys that do not get
+    through a GSM network): timeouts, retries used up, both branches of a time node."""
+    if node.type == "time":
+        yield from (t for t in (node.get("open"), node.get("closed")) if isinstance(t, str))
+    elif node.type == "play" and isinstance(node.get("next"), str):
+        yield node.get("next")
+    elif node.type in ("menu", "collect"):
+        target = node.get("on_fail") or operator_target(flow, node)
+        if isinstance(target, str) and target:
+            yield target
+    elif node.type == "callback" and isinstance(node.get("declined"), str):
+        yield node.get("declined")
+
+
+def _components(flow: Flow, follow: Callable[[Flow, Node], Iterable[str]]) -> list[list[str]]:
     """Strongly connected components (Tarjan, iterative: no recursion limit to hit)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -169,7 +227,7 @@ def _components(flow: Flow) -> list[list[str]]:
     for root in flow.nodes:
         if root in index:
             continue
-        work = [(root, iter([t for t in links(flow, flow.nodes[root]) if t in flow.nodes]))]
+        work = [(root, iter([t for t in follow(flow, flow.nodes[root]) if t in flow.nodes]))]
         index[root] = low[root] = len(index)
         stack.append(root)
         on_stack.add(root)
@@ -193,7 +251,7 @@ def _components(flow: Flow) -> list[list[str]]:
                 index[child] = low[child] = len(index)
                 stack.append(child)
                 on_stack.add(child)
-                work.append((child, iter([t for t in links(flow, flow.nodes[child])
+                work.append((child, iter([t for t in follow(flow, flow.nodes[child])
                                           if t in flow.nodes])))
             elif child in on_stack:
                 low[node_id] = min(low[node_id], index[child])
@@ -217,18 +275,22 @@ def _reaches_terminal(flow: Flow) -> set[str]:
     return done
 
 
+def _looped(flow: Flow, component: list[str],
+            follow: Callable[[Flow, Node], Iterable[str]]) -> bool:
+    return len(component) > 1 or component[0] in follow(flow, flow.nodes[component[0]])
+
+
 def _check_loops(flow: Flow) -> Iterator[Message]:
     exits = _reaches_terminal(flow)
-    for component in _components(flow):
-        looped = len(component) > 1 or component[0] in links(flow, flow.nodes[component[0]])
-        if not looped:
-            continue
-        # a loop is fine only if the caller acts inside it (a menu) and can get out of it
-        waits = any(NODE_TYPES.get(flow.nodes[n].type, NODE_TYPES["play"]).interactive
-                    for n in component)
-        if not waits or not any(n in exits for n in component):
-            for node_id in sorted(component):
-                yield Message(node_id, "error", "v_loop")
+    flagged: set[str] = set()
+    for component in _components(flow, links):
+        if _looped(flow, component, links) and not any(n in exits for n in component):
+            flagged.update(component)
+            yield from (Message(n, "error", "v_loop") for n in sorted(component))
+    # a caller who never presses a key must still get out: no loop on the silent path
+    for component in _components(flow, silent_links):
+        if _looped(flow, component, silent_links) and not flagged.intersection(component):
+            yield from (Message(n, "error", "v_silent_loop") for n in sorted(component))
 
 
 def _check_depth(flow: Flow) -> Iterator[Message]:
