@@ -151,3 +151,14 @@ class QueueAnnouncer:
         self._last_said, self._last_spoken = said, now
         self.emit(Announcement(tuple(PromptRef(self.language, text=p) for p in prompts),
                                current))
+
+
+def announcement_texts(language: str, max_position: int = 20,
+                       max_minutes: int = 30) -> list[str]:
+    """Every sentence an announcer says within these bounds, for the switchboard to have
+    spoken by the TTS at start-up (``PromptLibrary.speak``): no caller waits for espeak."""
+    texts = [position_sentence(n, language) for n in range(1, max_position + 1)]
+    texts.append(wait_sentence(0, language))
+    texts += [wait_sentence(minutes * 60, language) for minutes in range(1, max_minutes + 1)]
+    texts.append(text("callback_in_queue", language))
+    return texts

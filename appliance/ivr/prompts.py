@@ -137,6 +137,7 @@ class PromptLibrary:
         self.clock = clock
         self.espeak = espeak or shutil.which("espeak-ng") or "espeak-ng"
         self.sox = shutil.which("sox") if sox == "auto" else sox
+        self._in_flight: dict[Path, asyncio.Future] = {}
 
     def _now(self) -> float:
         return self.clock.time() if self.clock else time.time()
@@ -145,7 +146,8 @@ class PromptLibrary:
         return self.root / language / f"{name}.wav"
 
     async def synthesize(self, text: str, language: str, out: Path) -> None:
-        """Speak ``text`` into ``out`` as 8 kHz mono 16-bit WAV."""
+        """Speak ``text`` into ``out`` as 8 kHz mono 16-bit WAV.  Callers asking for the
+        same file at once share one synthesis."""
         text = " ".join(str(text).split())
         if not text:
             raise PromptError("there is no text to speak")
@@ -153,20 +155,30 @@ class PromptLibrary:
             raise PromptError(f"the text is longer than {MAX_TEXT} characters")
         if language not in VOICES:
             raise PromptError(f"language must be one of: {', '.join(VOICES)}")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-            raw = Path(tmp) / "tts.wav"
+        pending = self._in_flight.get(out)
+        if pending is None:
+            pending = asyncio.ensure_future(self._synthesize(text, language, out))
+            self._in_flight[out] = pending
+            pending.add_done_callback(lambda _f: self._in_flight.pop(out, None))
+        await asyncio.shield(pending)
+
+    async def _synthesize(self, text: str, language: str, out: Path) -> None:
+        await asyncio.to_thread(out.parent.mkdir, parents=True, exist_ok=True)
+        tmp = Path(await asyncio.to_thread(tempfile.mkdtemp, dir=out.parent))
+        try:
+            raw, converted = tmp / "tts.wav", tmp / "8k.wav"
             # text on stdin: a text starting with '-' must not become an option
             await _run(self.espeak, "-v", VOICES[language], "-b", "1", "-w", str(raw),
                        "--stdin", stdin=text.encode())
-            await self._convert_file(raw, out)
+            await self._convert_file(raw, converted)
+            await asyncio.to_thread(os.replace, converted, out)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, tmp, True)
 
     async def _convert_file(self, src: Path, out: Path) -> None:
         if self.sox:
-            part = out.with_suffix(".part.wav")
             await _run(self.sox, "-q", str(src), "-r", str(RATE), "-c", "1", "-b", "16",
-                       "-e", "signed-integer", str(part))
-            os.replace(part, out)
+                       "-e", "signed-integer", str(out))
             return
         data = await asyncio.to_thread(src.read_bytes)
         converted = await asyncio.to_thread(convert_wav, data)

@@ -10,6 +10,7 @@ from appliance.ivr.announce import (
     CallbackOffer,
     QueueAnnouncer,
     QueueStatus,
+    announcement_texts,
     estimate_wait,
 )
 
@@ -132,3 +133,17 @@ def test_estimate_wait() -> None:
     assert estimate_wait(1, 180, 1) == 90
     assert estimate_wait(4, 180, 2) == 315
     assert estimate_wait(3, 120, 0) == 300  # nobody logged in: count one, not infinity
+
+
+def test_warm_up_list_covers_what_the_announcer_says(clock: VirtualClock) -> None:
+    texts = set(announcement_texts("ru", max_position=5, max_minutes=10))
+    assert len(texts) == 5 + 1 + 10 + 1
+    queue = Queue(5, 9 * 60)
+    _a, events = make(clock, queue, language="ru", every_seconds=30, min_gap_seconds=0,
+                      callback_first_after=40, callback_every_seconds=0)
+    for position in (4, 3, 2, 1):
+        clock.advance(30)
+        queue.state = QueueStatus(position, position * 60 - 30)
+    spoken = [p.text for _, e in events if isinstance(e, Announcement) for p in e.prompts]
+    spoken += [e.prompt.text for _, e in events if isinstance(e, CallbackOffer)]
+    assert spoken and set(spoken) <= texts

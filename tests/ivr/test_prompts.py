@@ -136,3 +136,25 @@ def test_inline_text_is_spoken_once_and_cached(tmp_path) -> None:
             asyncio.run(broken_tts.speak("Something new.", "en"))
     finally:
         store.close()
+
+
+def test_many_callers_asking_for_the_same_text_share_one_synthesis(tmp_path) -> None:
+    espeak = require_tool("espeak-ng")
+    counter = tmp_path / "runs"
+    wrapper = tmp_path / "espeak-counting"
+    wrapper.write_text(f'#!/bin/sh\necho run >> "{counter}"\nexec "{espeak}" "$@"\n')
+    wrapper.chmod(0o755)
+    store = open_store(tmp_path / "data")
+    try:
+        library = PromptLibrary(store, tmp_path / "data", espeak=str(wrapper), sox=None)
+
+        async def crowd():
+            return await asyncio.gather(*(library.speak("Please hold.", "en") for _ in range(20)))
+
+        paths = asyncio.run(crowd())
+        assert len(set(paths)) == 1
+        _speech_checks(paths[0])
+        assert counter.read_text().count("run") == 1
+        assert list(paths[0].parent.iterdir()) == [paths[0]]  # no temporary files left
+    finally:
+        store.close()
