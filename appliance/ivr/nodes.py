@@ -107,7 +107,7 @@ def _collect_answer(run: FlowRun, node: Node, got: str) -> None:
         run.goto(node.get("next"))
         return
     run.retry(node, got, lambda pre: _collect(run, node, pre), lambda: run.to_operator(node),
-               "invalid_digits")
+              "invalid_digits")
 
 
 def _callback(run: FlowRun, node: Node, preface: list[PromptRef] | None = None) -> None:
@@ -130,7 +130,7 @@ def _callback_answer(run: FlowRun, node: Node, got: str) -> None:
         run.goto(node.get("declined"))
     else:
         run.retry(node, got, lambda pre: _callback(run, node, pre),
-                   lambda: run.goto(node.get("declined")), "invalid_choice")
+                  lambda: run.goto(node.get("declined")), "invalid_choice")
 
 
 def _callback_ask_number(run: FlowRun, node: Node) -> None:
@@ -139,7 +139,7 @@ def _callback_ask_number(run: FlowRun, node: Node) -> None:
             _callback_accept(run, node, got)
         else:
             run.retry(node, got, lambda pre: _callback(run, node, pre),
-                       lambda: run.goto(node.get("declined")), "invalid_digits")
+                      lambda: run.goto(node.get("declined")), "invalid_digits")
 
     run.ask([run.say("callback_ask_number")], answer, max_digits=15, terminator="#",
             timeout=node.number("timeout", 10), inter_digit=5)

@@ -69,7 +69,6 @@ class _Ask:
     inter_digit: float
     on_done: Callable[[str], None]
     buffer: str = ""
-    listening: bool = False  # the prompt is over; the timeout runs
 
 
 @dataclass
@@ -269,7 +268,6 @@ class FlowRun:
         ask = self._ask
         if ask is None:
             return
-        ask.listening = True
         self._start_timer(ask.inter_digit if ask.buffer else ask.timeout, self._ask_finish)
 
     def _ask_digit(self, digit: str) -> None:
