@@ -11,7 +11,8 @@ callers_per_core = simulated caller-seconds / CPU seconds used (``time.process_t
 DTMF: media's ``DtmfDetector`` when it is installed, otherwise the small DFT-bin detector
 below (same arithmetic idea: each bin is two C dot products via ``audioop.findfactor``).
 
-Usage: python bench/ivr.py [callers] [seconds]
+Usage: python bench/ivr.py [callers] [seconds] [line noise dBFS, default -55]
+(-20 makes the caller's side loud like speech: no detector can skip a frame then).
 """
 
 from __future__ import annotations
@@ -201,6 +202,7 @@ class Caller:
 def main() -> None:
     callers = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
+    noise_dbfs = float(sys.argv[3]) if len(sys.argv) > 3 else -55.0
     rng = random.Random(7)
     clock = VirtualClock()
     flow = Flow.from_graph("bench", FLOW, 1)
@@ -214,8 +216,9 @@ def main() -> None:
             cache[key] = moh[:int(len(key) * 0.07 * 8000) * 2]
         return cache[key]
 
-    noise = [b"".join(int(rng.gauss(0, 60)).to_bytes(2, "little", signed=True)
-                      for _ in range(160)) for _ in range(64)]
+    sigma = 32767 * 10 ** (noise_dbfs / 20)
+    noise = [b"".join(max(-32768, min(32767, int(rng.gauss(0, sigma)))).to_bytes(
+        2, "little", signed=True) for _ in range(160)) for _ in range(64)]
     detector_class, detector_name = make_detector()
     crowd = [Caller(clock, flow, audio, detector_class, rng, noise) for _ in range(callers)]
     journeys = {"support": 0, "other": 0}
@@ -241,6 +244,7 @@ def main() -> None:
         "bench": "ivr",
         "callers": callers,
         "simulated_seconds": seconds,
+        "caller_line_noise_dbfs": noise_dbfs,
         "frames_per_caller_per_second": 50,
         "cpu_seconds": round(cpu, 3),
         "wall_seconds": round(wall, 3),
