@@ -78,3 +78,19 @@ def test_bad_arguments():
         EchoCanceller(tail_ms=256)
     with pytest.raises(ValueError):
         EchoCanceller().process(b"\x00" * 320, b"\x00" * 100)
+
+
+def test_real_speech_both_ways(speech_corpus):
+    """espeak-ng voices as far end and, from 8 s to 10 s, as near end too."""
+    speech = np.frombuffer(speech_corpus, dtype="<i2").astype(np.float64)
+    far = speech[20 * FS : 32 * FS]
+    near = np.zeros_like(far)
+    near[8 * FS : 10 * FS] = speech[300 * FS : 302 * FS]
+    ec = EchoCanceller(tail_ms=64)
+    echo, d, out = run_line(ec, far, echo_path(12, 10, seed=2), near=near)
+    settled = active(far, 5, 8)
+    during = active(far, 8, 10)
+    after = active(far, 10, 12)
+    assert erle_db(d[settled], out[settled]) >= 20
+    assert erle_db(echo[during], out[during] - near[during]) >= 20
+    assert erle_db(d[after], out[after]) >= 20
