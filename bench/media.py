@@ -87,6 +87,7 @@ class Relay:
         self.calls: list[RelayCall] = []
         self.packets_in = self.packets_out = self.malformed = 0
         self.lateness: list[float] = []
+        self.ticks = 0
         self.work: list[float] = []
         self.work_cpu: list[float] = []
         self._task: asyncio.Task | None = None
@@ -127,6 +128,7 @@ class Relay:
             # callbacks ran first) and the relay's own work for the tick.
             done = self.loop.time()
             self.lateness.append(done - due)
+            self.ticks += 1
             self.work.append(done - woke)
             self.work_cpu.append(time.thread_time() - cpu)
 
@@ -150,6 +152,7 @@ async def relay_main() -> None:
         elif cmd["op"] == "mark":
             relay.packets_in = relay.packets_out = 0
             relay.lateness.clear()
+            relay.ticks = 0
             relay.work.clear()
             relay.work_cpu.clear()
             cpu0, wall0 = time.process_time(), time.monotonic()
@@ -159,6 +162,7 @@ async def relay_main() -> None:
             work = sorted(relay.work) or [0.0]
             work_cpu = sorted(relay.work_cpu) or [0.0]
             reply = {
+                "ticks": relay.ticks,
                 "p99_work_cpu_ms": 1000 * work_cpu[int(0.99 * (len(work_cpu) - 1))],
                 "p99_work_ms": 1000 * work[int(0.99 * (len(work) - 1))],
                 "cpu_s": time.process_time() - cpu0, "wall_s": time.monotonic() - wall0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from appliance.clock import VirtualClock
-from appliance.media.player import Player, PromptCache
+from appliance.media.player import Player, Playlist, PromptCache
 from appliance.media.source import PcmSource
 from appliance.media.tones import ToneSource, tone_plan
 from appliance.media.wav import write_wav
@@ -113,3 +113,17 @@ def test_music_on_hold_loops_a_file(tmp_path, clock):
     clock.advance(2.0)
     assert len(sent) == 101 and set(sent) == {b"\x05\x00" * 160}
     assert cache.source(path).read_frame() == b"\x05\x00" * 160  # served from the cache
+
+
+def test_playlist_cycles_through_tracks(tmp_path, clock):
+    tracks = []
+    for n, frames in ((1, 2), (2, 1), (3, 3)):
+        path = tmp_path / f"t{n}.wav"
+        write_wav(path, bytes([n, 0]) * 160 * frames)
+        tracks.append(path)
+    sent: list[bytes] = []
+    Player(clock, sent.append).play(Playlist(tracks, PromptCache()))
+    clock.advance(0.02 * 11)
+    assert [f[0] for f in sent] == [1, 1, 2, 3, 3, 3, 1, 1, 2, 3, 3, 3]
+    once = Playlist(tracks, PromptCache(), loop=False)
+    assert len(list(iter(once.read_frame, None))) == 6
