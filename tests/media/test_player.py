@@ -127,3 +127,30 @@ def test_playlist_cycles_through_tracks(tmp_path, clock):
     assert [f[0] for f in sent] == [1, 1, 2, 3, 3, 3, 1, 1, 2, 3, 3, 3]
     once = Playlist(tracks, PromptCache(), loop=False)
     assert len(list(iter(once.read_frame, None))) == 6
+
+
+def test_player_runs_on_the_real_loop_clock():
+    import asyncio
+
+    from appliance.clock import LoopClock
+
+    async def main() -> tuple[int, float]:
+        loop = asyncio.get_running_loop()
+        enough = asyncio.Event()
+        sent: list[bytes] = []
+
+        def send(frame: bytes) -> None:
+            sent.append(frame)
+            if len(sent) == 25:
+                enough.set()
+
+        player = Player(LoopClock(), send)
+        start = loop.time()
+        player.play(ToneSource(tone_plan("ru")["busy"]))
+        await asyncio.wait_for(enough.wait(), timeout=10)
+        player.stop()
+        return len(sent), loop.time() - start
+
+    count, elapsed = asyncio.run(main())
+    assert count == 25
+    assert elapsed >= 24 * 0.02 - 0.001  # paced, not sent in a burst
