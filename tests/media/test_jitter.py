@@ -228,3 +228,13 @@ def test_sender_clock_running_slow_is_bridged_by_single_concealed_frames():
     assert played(out) == list(range(n))
     assert jb.stats.late == 0 and jb.stats.lost == 0
     assert jb.stats.concealed <= 0.006 * n + 10
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2**16 - 1), st.integers(0, 2**32 - 1),
+                          st.integers(0, 900), st.floats(0, 1e6)), max_size=120))
+def test_hostile_packets_never_break_playout(packets):
+    jb = JitterBuffer()
+    for seq, ts, size, arrival in packets:
+        jb.put(seq, ts, b"\x01" * size, arrival)
+        assert len(jb.get()) == FRAME_BYTES
