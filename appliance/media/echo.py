@@ -34,7 +34,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError as exc:  # only analog lines need it; say what to install
+    raise ImportError(
+        "the line echo canceller needs numpy (pip install numpy, or apt install python3-numpy)"
+    ) from exc
 
 from drivers.base import FRAME_SAMPLES, SAMPLE_RATE
 
