@@ -20,6 +20,7 @@ from typing import Any
 from drivers.base import load_channel_class
 
 from .admin import Admin
+from .callmedia import CallMedia
 from .clock import LoopClock
 from .config import Config
 from .events import EventBus
@@ -40,6 +41,7 @@ class Daemon:
         self.clock = LoopClock()
         self.board: Switchboard | None = None
         self.admin: Admin | None = None
+        self.media: CallMedia | None = None
         self.notifier = Notifier()
         self.http_server: Any = None
         self.web_port: int | None = None
@@ -51,6 +53,7 @@ class Daemon:
         self.store = open_store(self.config.data_dir)
         self.board = Switchboard(self.store, self.bus, self.clock)
         self.admin = Admin(self.store, self.bus)
+        self.media = CallMedia(self.board, self.config.data_dir)
         self.board.load_config()
         self.bus.subscribe(self._line_state, "line.state")
         self._config_version = self.store.setting("config_version")
@@ -71,7 +74,15 @@ class Daemon:
             log.warning("no SIP driver installed: operators' phones cannot register")
             return
         host, port = self.config.sip_address
-        settings = {"listen": f"{host}:{port}", "rtp_ports": self.config.rtp_ports}
+        store = self.store
+
+        def credentials(extension: str) -> str | None:
+            # read live: a phone added in the web can register at once
+            rows = store.query("SELECT password FROM phones WHERE extension = ?", (extension,))
+            return rows[0]["password"] if rows else None
+
+        settings = {**(store.setting("sip") or {}), "listen": f"{host}:{port}",
+                    "rtp_ports": self.config.rtp_ports, "credentials": credentials}
         channel = cls("phones", settings, self.board)
         await self.board.add_channel(channel)
 
@@ -129,6 +140,8 @@ class Daemon:
             self.http_server.stop()
         if self.board is not None:
             await self.board.stop()
+        if self.media is not None:
+            self.media.close()
         if self.store is not None:
             self.store.close()
         log.info("callbox stopped")

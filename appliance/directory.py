@@ -82,7 +82,12 @@ class Directory:
     def line(self, name: str) -> dict[str, Any] | None:
         return next((r for r in self.lines() if r["name"] == name), None)
 
-    def line_destination(self, name: str) -> str:
+    def line_destination(self, name: str, dialled: str = "") -> str:
+        """Where a call goes: by the number dialled (setting ``ivr.numbers``, for lines that
+        carry several numbers), else the line's destination, else the site default."""
+        numbers = self.setting("ivr.numbers") or {}
+        if dialled and isinstance(numbers, dict) and numbers.get(dialled):
+            return str(numbers[dialled])
         rows = self.store.query("SELECT destination FROM lines WHERE name = ?", (name,))
         if rows and rows[0]["destination"]:
             return rows[0]["destination"]

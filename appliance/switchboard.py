@@ -209,7 +209,7 @@ class Switchboard:
 
     def _from_line(self, leg: Leg) -> None:
         call = self._new_call(leg, "inbound")
-        destination = self.directory.line_destination(leg.channel.name)
+        destination = self.directory.line_destination(leg.channel.name, leg.dialled)
         log.info("call %s from %s on %s -> %s", call.id, leg.caller.display, call.line,
                  destination or "(none)")
         self.route(call, destination)
@@ -240,6 +240,8 @@ class Switchboard:
         result = self.acd.enqueue(call.id, queue, call.caller_number, priority)
         if not result.joined:
             log.info("call %s refused by queue %s: %s", call.id, queue, result.reason)
+            if self.media is not None and self.media.flow_overflow(call, result.reason):
+                return  # the flow goes on at its queue node's overflow
             config = self.queue_configs.get(queue)
             self.overflow(call.id, config.overflow if config else "hangup", result.reason)
             return
@@ -314,6 +316,11 @@ class Switchboard:
                                                      "to": destination})
         self.bus.publish("queue.leave", call_id=call_id, queue=call.queue, reason=reason)
         call.state = "flow"
+        if self.media is not None:
+            self.media.stop_hold(call)
+            if call.caller_leg is not None and self.media.flow_overflow(call, reason):
+                self._sync_operator_states()
+                return  # the caller's flow continues at its own overflow
         kind, _, target = destination.partition(":")
         if call.caller_leg is None or call.caller_leg.ended:
             self._finish(call, Cause.NORMAL_CLEARING, "system")  # a kept place: nobody on line
@@ -416,8 +423,6 @@ class Switchboard:
         by = "caller" if remote else "system"
         if call.state == "callback":
             return  # the caller hung up as agreed; the place is kept in the ACD
-        if self.media is not None:
-            self.media.call_gone(call)
         if call.state in ("queued", "ringing"):
             self.acd.caller_hangup(call.id)
             for operator, ring in list(call.rings.items()):
@@ -427,6 +432,8 @@ class Switchboard:
         elif call.state == "connected":
             if call.in_acd:
                 self.acd.call_ended(call.id, by="caller")
+            self.hangup(call.operator_leg, Cause.NORMAL_CLEARING)
+        else:  # in a flow, or a transfer still ringing
             self.hangup(call.operator_leg, Cause.NORMAL_CLEARING)
         self._finish(call, cause, by)
 
@@ -522,6 +529,23 @@ class Switchboard:
             return
         out.call_id = call.id
         call.caller_leg = out
+        call.state = "dialling-peer"
+
+    def dial_out_for(self, call: Call, number: str, line: str = "") -> None:
+        """Connect a caller to an outside number (a flow's transfer node)."""
+        lines = [line] if line and line in self.lines_up() else self.lines_up()
+        route = route_outside(number, parse_rules(self.directory.setting("dial_rules")), lines)
+        if route is None:
+            self.hangup(call.caller_leg, Cause.NO_ROUTE_DESTINATION)
+            return
+        try:
+            leg = self.channels[route[0]].originate(route[1], CallerId(),
+                                                    PeerListener(self, call))
+        except Unreachable as exc:
+            self.hangup(call.caller_leg, exc.cause)
+            return
+        leg.call_id = call.id
+        call.operator_leg = leg
         call.state = "dialling-peer"
 
     def connect_extension(self, call: Call, extension: str) -> None:
@@ -621,6 +645,8 @@ class Switchboard:
     def _finish(self, call: Call, cause: Cause, by: str) -> None:
         if call.ended:
             return
+        if self.media is not None:
+            self.media.call_gone(call)
         call.bridge = None
         call.finish(self.clock.time(), cause, by)
         self.recorder.save_call(call)
