@@ -1,0 +1,171 @@
+"""Live views over WebSocket: the wallboard follows events, the caller's card pops on the
+operator's panel only, escaped; the panel's buttons reach the box."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from tornado.httpclient import HTTPRequest
+from tornado.testing import gen_test
+from tornado.websocket import websocket_connect
+from web_helpers import WebCase
+
+from appliance.acd.config import QueueConfig
+
+XSS = '<img src=x onerror="alert(1)">'
+
+
+class Live(WebCase):
+    def setUp(self):
+        super().setUp()
+        self.setup_admin()
+        self.run_async(self.box.admin.save_queue(QueueConfig(name="support"), create=True))
+        self.run_async(self.box.admin.save_operator("Olga", "101", "11", {"support": 0}))
+        self.run_async(self.box.admin.save_operator("Petr", "102", "12", {"support": 0}))
+        self.make_user("olga", "operator", operator="Olga")
+        self.make_user("petr", "operator", operator="Petr")
+        self.make_user("sam", "supervisor")
+        self.sessions = {"admin": self.cookies["callbox_session"]}
+        for name in ("olga", "petr", "sam"):
+            self.login(name)
+            self.sessions[name] = self.cookies["callbox_session"]
+
+    async def socket(self, who: str, view: str):
+        url = f"ws://127.0.0.1:{self.get_http_port()}/live?view={view}"
+        request = HTTPRequest(url, headers={
+            "Cookie": f"callbox_session={self.sessions[who]}",
+            "Origin": f"http://127.0.0.1:{self.get_http_port()}"})
+        ws = await websocket_connect(request)
+        # the hub registers the socket in open(); wait until it is there
+        for _ in range(100):
+            if any(c.view == view for c in self.application.hub.clients):
+                break
+            await asyncio.sleep(0.01)
+        return ws
+
+    async def next_message(self, ws, target: str, timeout: float = 3.0) -> dict:
+        async def read():
+            while True:
+                raw = await ws.read_message()
+                assert raw is not None, "socket closed"
+                data = json.loads(raw)
+                if data["target"] == target:
+                    return data
+        return await asyncio.wait_for(read(), timeout)
+
+    @gen_test
+    async def test_wallboard_shows_a_waiting_caller_then_the_answer(self):
+        ws = await self.socket("sam", "wallboard")
+        call_id = self.box.simulate_incoming("+79161234567", "Ivan Petrov", "support")
+        message = await self.next_message(ws, "wallboard")
+        assert "Ivan Petrov" in message["html"] and 'data-waiting="1"' in message["html"]
+        self.box.simulate_answer(call_id, "Olga")
+        message = await self.next_message(ws, "wallboard")
+        assert 'data-waiting="0"' in message["html"]
+        assert "On a call" in message["html"]
+        ws.close()
+
+    @gen_test
+    async def test_screen_pop_goes_to_that_operator_only_and_is_escaped(self):
+        self.box.store.writer.execute(
+            "INSERT INTO sms(line, direction, number, text, ts) VALUES "
+            "('gsm1', 'in', '+79160000001', ?, 1)", (XSS,)).result(5)
+        olga = await self.socket("olga", "panel")
+        petr = await self.socket("petr", "panel")
+        call_id = self.box.simulate_incoming("+79160000001", XSS, "support",
+                                             data={"order": XSS})
+        self.box.simulate_offer(call_id, "Olga", collected={"account": "12345"})
+        pop = await self.next_message(olga, "caller-card")
+        assert pop["pop"] is True
+        assert "+79160000001" in pop["html"] and "12345" in pop["html"]
+        assert XSS not in pop["html"] and "&lt;img src=x" in pop["html"]
+        assert call_id in pop["html"]
+        # Petr's panel gets status refreshes, never Olga's card
+        other = await self.next_message(petr, "panel-status")
+        assert "+79160000001" not in other["html"]
+        try:
+            stray = await self.next_message(petr, "caller-card", timeout=0.3)
+        except asyncio.TimeoutError:
+            stray = None
+        assert stray is None
+        olga.close()
+        petr.close()
+
+    @gen_test
+    async def test_operator_cannot_open_the_wallboard_socket(self):
+        with self.assertRaises(Exception):
+            await self.socket("olga", "wallboard")
+
+    @gen_test
+    async def test_foreign_origin_is_refused(self):
+        url = f"ws://127.0.0.1:{self.get_http_port()}/live?view=wallboard"
+        request = HTTPRequest(url, headers={"Cookie": f"callbox_session={self.sessions['sam']}",
+                                            "Origin": "http://evil.example"})
+        with self.assertRaises(Exception):
+            await websocket_connect(request)
+
+    @gen_test
+    async def test_hardware_view_follows_line_state_for_admins_only(self):
+        with self.assertRaises(Exception):  # a supervisor may not watch the hardware
+            await self.socket("sam", "hardware")
+        ws = await self.socket("admin", "hardware")
+        self.box.lines = [{"name": "gsm1", "kind": "gsm", "model": "E1550", "imei": "8612",
+                           "operator": "Beeline", "signal_bars": 4, "sim": "ready",
+                           "registration": "home", "state": "idle", "error": ""}]
+        self.box.bus.publish("line.state", line="gsm1")
+        message = await self.next_message(ws, "hardware")
+        assert "Beeline" in message["html"] and "SIM ready" in message["html"]
+        ws.close()
+
+
+class PanelActions(WebCase):
+    def setUp(self):
+        super().setUp()
+        self.setup_admin()
+        self.run_async(self.box.admin.save_queue(QueueConfig(name="support"), create=True))
+        self.run_async(self.box.admin.save_operator("Olga", "101", "11", {"support": 0}))
+        self.make_user("olga", "operator", operator="Olga")
+        self.login("olga")
+
+    def test_pause_with_reason_and_available(self):
+        events = []
+        self.box.bus.subscribe(events.append, "operator.state")
+        assert self.post("/panel/state", {"state": "paused", "reason": "Lunch"}).code == 302
+        assert events[-1].data == {"operator": "Olga", "status": "paused", "reason": "Lunch"}
+        assert self.post("/panel/state", {"state": "available"}).code == 302
+        assert events[-1].data["status"] == "available"
+        assert self.post("/panel/state", {"state": "on_call"}).code == 400
+
+    def test_click_to_call_checks_the_number(self):
+        assert self.post("/panel/dial", {"number": "+79161112233"}).code == 302
+        assert self.box.dialled == [("Olga", "+79161112233")]
+        response = self.post("/panel/dial", {"number": "call me maybe"})
+        assert response.code == 400 and len(self.box.dialled) == 1
+
+    def test_disposition_after_the_call_and_the_card_goes(self):
+        call_id = self.box.simulate_incoming("+79160000002", "Anna", "support")
+        self.io_loop.run_sync(lambda: asyncio.sleep(0))
+        self.box.simulate_offer(call_id, "Olga")
+        self.box.simulate_answer(call_id, "Olga")
+        self.box.simulate_end(call_id, talk=42)
+        page = self.text(self.get("/panel"))
+        assert "Anna" in page and "disposition-form" in page
+        assert "data-countdown" in page  # wrap-up countdown
+        response = self.post("/panel/disposition", {"call_id": call_id,
+                                                    "disposition": "sale", "note": "2 units"})
+        assert response.code == 302
+        row = self.box.store.query("SELECT disposition, note FROM calls WHERE id = ?",
+                                   (call_id,))[0]
+        assert row == {"disposition": "sale", "note": "2 units"}
+        assert "disposition-form" not in self.text(self.get("/panel"))
+        bad = self.post("/panel/disposition", {"call_id": call_id, "disposition": "bogus"})
+        assert bad.code == 400
+
+    def test_callbacks_listed_and_taken(self):
+        callback_id = self.run_async(self.box.request_callback("+79160000003", "support"))
+        page = self.text(self.get("/panel"))
+        assert "+79160000003" in page
+        assert self.post("/panel/callback", {"id": str(callback_id)}).code == 302
+        assert self.box.taken_callbacks == [(callback_id, "Olga")]
+        assert "+79160000003" not in self.text(self.get("/panel"))
