@@ -22,10 +22,9 @@ def read_period(handler: BaseHandler) -> tuple[float, float, dict[str, str], dic
     raw["group"] = handler.get_argument("group", "queue")
     if raw["group"] not in REPORT_GROUPS:
         raw["group"] = "queue"
-    start, end, errors = forms.parse_period(raw["from"] or (today - dt.timedelta(days=6))
-                                            .isoformat(), raw["to"], tz, today)
     raw["from"] = raw["from"] or (today - dt.timedelta(days=6)).isoformat()
     raw["to"] = raw["to"] or today.isoformat()
+    start, end, errors = forms.parse_period(raw["from"], raw["to"], tz, today)
     return start, end, raw, {k: handler.locale.translate(v) for k, v in errors.items()}
 
 
