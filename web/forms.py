@@ -66,7 +66,7 @@ def parse_ranges(text: str) -> list[list[str]] | None:
             return None
         ranges.append([start, end])
     ranges.sort()
-    if any(a[1] > b[0] for a, b in zip(ranges, ranges[1:])):
+    if any(a[1] > b[0] for a, b in zip(ranges, ranges[1:], strict=False)):
         return None  # overlapping ranges are a typo, not an intention
     return ranges
 

@@ -35,11 +35,30 @@ def get(code: str) -> tornado.locale.Locale:
     return tornado.locale.get(code if code in LANGUAGES else DEFAULT_LOCALE)
 
 
+def from_accept_language(header: str, default: str = DEFAULT_LOCALE) -> str:
+    """The best of our locales for an Accept-Language header; a bare "ru" counts as
+    ru_RU (tornado's own matching wants the region too)."""
+    by_language = {code.split("_")[0]: code for code in LANGUAGES}
+    choices = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        language = tag.strip().replace("_", "-").split("-")[0].lower()
+        if language in by_language and quality > 0:
+            choices.append((-quality, position, by_language[language]))
+    return min(choices)[2] if choices else default
+
+
 def zone(name: str) -> dt.tzinfo:
     try:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
-        return dt.timezone.utc
+        return dt.UTC
 
 
 class Formatter:
@@ -106,6 +125,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^there is no queue named (?P<v>.*)$"), "there is no queue named %(v)s"),
     (re.compile(r"^there is no phone with extension (?P<v>.*)$"),
      "there is no phone with extension %(v)s"),
+    (re.compile(r"^line (?P<v>\d+): start with a date like 2026-12-31$"),
+     "line %(v)s: start with a date like 2026-12-31"),
     (re.compile(r"^unknown line kind; installed: (?P<v>.*)$"),
      "unknown line kind; installed: %(v)s"),
 ]

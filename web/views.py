@@ -58,10 +58,7 @@ class Views:
                 "xsrf_html": ""}
 
     def render(self, view: str, operator: str, locale_code: str) -> tuple[str, str]:
-        if view == "panel":
-            context = self.panel(operator)
-        else:
-            context = getattr(self, view)()
+        context = self.panel(operator) if view == "panel" else getattr(self, view)()
         html = self.loader.load(f"fragments/{view}.html").generate(
             **self.namespace(locale_code), **context)
         return self.TARGETS[view], html.decode()

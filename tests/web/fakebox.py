@@ -171,7 +171,8 @@ class FakeBox:
         started = started_at or time.time()
         self.store.writer.execute(
             "INSERT INTO calls(id, linked_id, direction, line, caller_number, caller_name, "
-            "queue, started_at, queued_at, data) VALUES (?, ?, 'inbound', 'gsm1', ?, ?, ?, ?, ?, ?)",
+            "queue, started_at, queued_at, data) "
+            "VALUES (?, ?, 'inbound', 'gsm1', ?, ?, ?, ?, ?, ?)",
             (call_id, call_id, number, name, queue, started, started,
              json.dumps(data or {}))).result(5)
         self.store.writer.execute(

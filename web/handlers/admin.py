@@ -55,7 +55,7 @@ class SiteHandler(BaseHandler):
         values, errors = forms.parse_site(raw)
         if errors:
             self.set_status(400)
-            self._show(raw, {k: self.locale.translate(v) for k, v in errors.items()})
+            self._show(raw, self.translate_errors(errors))
             return
         for key, value in values.items():
             await self.box.admin.set_setting(key, value)
@@ -93,8 +93,7 @@ class HoursHandler(BaseHandler):
         parsed, errors = forms.parse_hours(raw)
         if errors:
             self.set_status(400)
-            self._show(raw, {k: self.locale.translate(v) if not v.startswith("line ")
-                             else v for k, v in errors.items()})
+            self._show(raw, self.translate_errors(errors))
             return
         await self.box.admin.set_setting("business_hours", parsed["business_hours"])
         await self.box.admin.set_setting("holidays", parsed["holidays"])

@@ -11,6 +11,10 @@ from ..accounts import LoginRefused
 from .base import LOCALE_COOKIE, SESSION_COOKIE, BaseHandler
 
 
+LOCKED = ("This account is locked after too many wrong passwords. "
+          "Try again after %(time)s or ask an administrator to unlock it.")
+
+
 def _safe_next(target: str) -> str:
     # Only local paths: "next" must not send a fresh session to another site.
     if target.startswith("/") and not target.startswith("//") and "\\" not in target:
@@ -87,9 +91,7 @@ class LoginHandler(BaseHandler):
             user = await self.accounts.login(username, password)
         except LoginRefused as exc:
             if exc.reason == "locked":
-                error = _("This account is locked after too many wrong passwords. "
-                          "Try again after %(time)s or ask an administrator to unlock it.") % {
-                    "time": self.fmt.time(exc.locked_until)}
+                error = _(LOCKED) % {"time": self.fmt.time(exc.locked_until)}
             else:
                 error = _("Wrong username or password.")
             self.set_status(403)

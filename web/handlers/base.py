@@ -92,8 +92,8 @@ class BaseHandler(tornado.web.RequestHandler):
         return None  # tornado then asks get_browser_locale (Accept-Language)
 
     def get_browser_locale(self, default: str = i18n.DEFAULT_LOCALE) -> tornado.locale.Locale:
-        i18n.load()
-        return super().get_browser_locale(default)
+        return i18n.get(i18n.from_accept_language(
+            self.request.headers.get("Accept-Language", ""), default))
 
     @property
     def fmt(self) -> i18n.Formatter:
@@ -112,7 +112,10 @@ class BaseHandler(tornado.web.RequestHandler):
         return {n: self.get_body_argument(n, "").strip() for n in names}
 
     def errors_of(self, exc: ValidationError) -> dict[str, str]:
-        return {k: i18n.translate_message(self.locale, v) for k, v in exc.errors.items()}
+        return self.translate_errors(exc.errors)
+
+    def translate_errors(self, errors: dict[str, str]) -> dict[str, str]:
+        return {k: i18n.translate_message(self.locale, v) for k, v in errors.items()}
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         # Users see a sentence, never a traceback (DESIGN.md principle 6).

@@ -48,7 +48,7 @@ def read_filter(handler: BaseHandler) -> tuple[calllog.CallFilter, dict[str, str
     flt = calllog.CallFilter(start=start, end=end, number=raw["number"][:32],
                              queue=raw["queue"], operator=raw["operator"],
                              disposition=raw["disposition"], direction=raw["direction"])
-    return flt, raw, {k: handler.locale.translate(v) for k, v in errors.items()}
+    return flt, raw, handler.translate_errors(errors)
 
 
 class CallLogHandler(BaseHandler):

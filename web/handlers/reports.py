@@ -25,7 +25,7 @@ def read_period(handler: BaseHandler) -> tuple[float, float, dict[str, str], dic
     raw["from"] = raw["from"] or (today - dt.timedelta(days=6)).isoformat()
     raw["to"] = raw["to"] or today.isoformat()
     start, end, errors = forms.parse_period(raw["from"], raw["to"], tz, today)
-    return start, end, raw, {k: handler.locale.translate(v) for k, v in errors.items()}
+    return start, end, raw, handler.translate_errors(errors)
 
 
 def charts(rows: list[dict], group: str, _) -> list[str]:
