@@ -10,7 +10,6 @@ from .. import i18n
 from ..accounts import LoginRefused
 from .base import LOCALE_COOKIE, SESSION_COOKIE, BaseHandler
 
-
 LOCKED = ("This account is locked after too many wrong passwords. "
           "Try again after %(time)s or ask an administrator to unlock it.")
 
