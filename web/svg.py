@@ -21,7 +21,7 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]
     peak = max((v for _n, values in series for v in values), default=0) or 1
     groups = max(len(labels), 1)
     group_w = plot_w / groups
-    bar_w = max(group_w * 0.8 / max(len(series), 1), 1)
+    bar_w = min(max(group_w * 0.8 / max(len(series), 1), 1), 48)  # no slabs for 1 group
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
              f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
              f"<title>{xhtml_escape(title)}</title>",
@@ -42,7 +42,8 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]
                 f"<title>{xhtml_escape(label)} · {xhtml_escape(name)}: {_short(value)}"
                 f"</title></rect>")
         if groups <= 24 or i % 2 == 0:
-            parts.append(f'<text x="{x0 + group_w * 0.4:.1f}" y="{height - bottom + 14}" '
+            parts.append(f'<text x="{x0 + bar_w * len(series) / 2:.1f}" '
+                         f'y="{height - bottom + 14}" '
                          f'text-anchor="middle" class="axis">{xhtml_escape(label[:12])}</text>')
     for j, (name, _values) in enumerate(series):  # legend
         x = left + j * 140

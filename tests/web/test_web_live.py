@@ -156,6 +156,8 @@ class PanelActions(WebCase):
         response = self.post("/panel/disposition", {"call_id": call_id,
                                                     "disposition": "sale", "note": "2 units"})
         assert response.code == 302
+        assert "Saved." in self.text(self.get(response.headers["Location"]))
+        assert 'id="message"' not in self.text(self.get("/panel?done=evil&message=evil"))
         row = self.box.store.query("SELECT disposition, note FROM calls WHERE id = ?",
                                    (call_id,))[0]
         assert row == {"disposition": "sale", "note": "2 units"}

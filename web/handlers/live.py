@@ -97,7 +97,8 @@ class PanelHandler(BaseHandler):
         offer = self.application.hub.last_offer.get(operator)
         card = views.caller_card(offer) if offer else None
         self.render("panel.html", card=card, own=operator == self.current_user.operator,
-                    message=self.get_argument("message", ""), **views.panel(operator))
+                    message=DONE.get(self.get_argument("done", ""), ""),
+                    **views.panel(operator))
 
 
 class PanelActionHandler(BaseHandler):
