@@ -165,3 +165,32 @@ class Abandoned(WebCase):
         self.logout()
         self.login(*ADMIN)
         assert self.get("/reports?group=nonsense").code == 200  # falls back to queue
+
+
+def test_export_times_are_local_across_a_dst_change(tmp_path):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from fakebox import FakeBox
+
+    box = FakeBox(tmp_path)
+    try:
+        before = dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.UTC).timestamp()
+        after = dt.datetime(2026, 3, 29, 2, 30, tzinfo=dt.UTC).timestamp()
+        box.store.writer.submit(lambda c: c.executemany(
+            "INSERT INTO calls(id, linked_id, direction, started_at) VALUES (?, ?, 'inbound', ?)",
+            [("a", "a", before), ("b", "b", after)])).result(5)
+        conn = sqlite3.connect(box.store.path)
+        berlin = ZoneInfo("Europe/Berlin")
+        column = calllog.COLUMNS.index("started_at")
+        for chunk in (1, 2):  # one row per chunk (fast path) and both in one (DST inside)
+            times, after_cursor = [], None
+            while True:
+                rows, after_cursor = calllog.export_chunk(conn, calllog.CallFilter(),
+                                                          after_cursor, berlin, chunk)
+                times += [line.split(",")[column] for line in rows.splitlines()]
+                if after_cursor is None:
+                    break
+            assert times == ["2026-03-29T04:30:00+02:00", "2026-03-29T01:30:00+01:00"]
+    finally:
+        box.close()
