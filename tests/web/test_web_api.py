@@ -104,6 +104,9 @@ class Api(WebCase):
         assert self.box.admin.queue("sales").ring_timeout == 25
         assert self.api("DELETE", "/queues/sales", "admin").code == 200
 
+    def test_bad_limit_is_422(self):
+        assert self.api("GET", "/calls?limit=lots", "sam").code == 422
+
     def test_bad_json_is_a_400(self):
         response = self.request("POST", "/api/v1/operators/Olga/state", raw_body=b"{nope",
                                 headers={"Authorization": f"Bearer {self.tokens['olga']}"},

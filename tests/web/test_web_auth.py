@@ -133,3 +133,40 @@ class Login(WebCase):
         header = next(h for h in response.headers.get_list("Set-Cookie")
                       if h.startswith("callbox_session"))
         assert "httponly" in header.lower()
+
+
+class Sessions(WebCase):
+    def test_a_session_older_than_a_working_day_is_refused(self):
+        import time
+
+        import tornado.web
+
+        from web.handlers.base import SESSION_COOKIE, SESSION_SECONDS
+
+        self.setup_admin()
+        user = self.application.accounts.user_by_name("admin")
+        secret = self.application.settings["cookie_secret"]
+        for age, expected in ((60, 200), (SESSION_SECONDS + 60, 302)):
+            value = f"{user.id}:{user.stamp}:{time.time() - age:.0f}"
+            self.cookies[SESSION_COOKIE] = tornado.web.create_signed_value(
+                secret, SESSION_COOKIE, value).decode()
+            assert self.get("/admin").code == expected, age
+
+    def test_cookie_secret_is_kept_in_a_private_file(self):
+        import os
+        import stat
+
+        from web.app import load_cookie_secret
+
+        path = f"{self.tmp}/cookie-secret"
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert load_cookie_secret(path) == self.application.settings["cookie_secret"]
+
+    def test_listen_applies_the_body_limits(self):
+        from web.app import MAX_BODY
+
+        server = self.application.listen(0, "127.0.0.1")
+        try:
+            assert server.conn_params.max_body_size == MAX_BODY
+        finally:
+            server.stop()

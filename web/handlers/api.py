@@ -94,7 +94,11 @@ class CallsApi(ApiHandler):
             self.send({"error": "invalid", "fields": errors}, 422)
             return
         after = parse_cursor(self.get_argument("after", ""))
-        limit = min(max(int(self.get_argument("limit", "50") or 50), 1), 1000)
+        try:
+            limit = min(max(int(self.get_argument("limit", "50") or 50), 1), 1000)
+        except ValueError:
+            self.send({"error": "invalid", "fields": {"limit": "a whole number"}}, 422)
+            return
         page = await self.box.store.read(
             lambda c: calllog.search(c, flt, after=after, limit=limit))
         self.send({"calls": page.rows, "next": format_cursor(page.older) or None})
