@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import random
 import sqlite3
 import statistics
@@ -139,7 +140,9 @@ async def websocket_latency(app, port: int, cookie: str, box) -> dict:
 
 
 async def export_figures(port: int, cookie: str, query: str) -> dict:
-    client = tornado.httpclient.AsyncHTTPClient()
+    # a year of calls is more than the client's default 100 MB body limit
+    client = tornado.httpclient.AsyncHTTPClient(force_instance=True,
+                                                max_body_size=4 * 1024**3)
     received = 0
     first_byte = None
     stalls: list[float] = []
@@ -201,4 +204,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)  # a server error during the run shows here
     print(json.dumps(asyncio.run(main(args.rows)), indent=2))

@@ -116,7 +116,8 @@ class AdminPages(WebCase):
                            "state": "idle", "error": ""}]
         text = self.text(self.get("/admin/hardware"))
         assert "861234567890123" in text and "Huawei E1550" in text
-        assert "The SIM asks for its PIN" in text and "▮▮▮▯▯" in text
+        assert "The SIM asks for its PIN" in text and 'data-bars="3"' in text
+        assert text.count('<i class="on"') == 3
 
     def test_lines_destination_checked(self):
         response = self.post("/admin/lines", {"action": "create", "name": "gsm1",

@@ -120,6 +120,17 @@ class Live(WebCase):
         ws.close()
 
 
+    @gen_test
+    async def test_phone_registration_shows_live(self):
+        await self.box.admin.add_phone("101", name="Desk 1")
+        ws = await self.socket("admin", "phones")
+        self.box.registrations["101"] = {"registered": True, "user_agent": "Yealink T46U"}
+        self.box.bus.publish("phone.registration", extension="101", registered=True)
+        message = await self.next_message(ws, "phones-table")
+        assert "Yealink T46U" in message["html"] and "not registered" not in message["html"]
+        ws.close()
+
+
 class PanelActions(WebCase):
     def setUp(self):
         super().setUp()
