@@ -122,7 +122,7 @@ async def websocket_latency(app, port: int, cookie: str, box) -> dict:
         box.bus.publish("queue.join", call_id=f"bench-{n}", queue=QUEUES[n % 4],
                         caller_number="+79160000000", caller_name="", position=1)
 
-        async def receive(ws) -> float:
+        async def receive(ws, began: float = began) -> float:
             await ws.read_message()
             return time.perf_counter() - began
 

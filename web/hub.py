@@ -43,7 +43,9 @@ class Client(Protocol):
     operator: str
     locale_code: str
 
-    def send(self, message: str) -> None: ...
+    def send(self, target: str, message: str) -> None:
+        """Queue ``message`` for the element ``target``; a newer message for the same
+        target may replace one not yet sent (each carries the whole fragment)."""
 
 
 # render(view, operator, locale_code) -> (target, html)
@@ -107,7 +109,7 @@ class LiveHub:
         self._scheduled = False
         self._last_flush = time.monotonic()
         dirty, self._dirty = self._dirty, set()
-        rendered: dict[tuple[str, str, str], str] = {}
+        rendered: dict[tuple[str, str, str], tuple[str, str] | str] = {}
         for client in list(self.clients):
             if client.view not in dirty:
                 continue
@@ -121,9 +123,9 @@ class LiveHub:
                     log.exception("rendering live view %s failed", client.view)
                     rendered[key] = ""
                     continue
-                rendered[key] = json.dumps({"target": target, "html": html})
+                rendered[key] = (target, json.dumps({"target": target, "html": html}))
             if rendered[key]:
-                client.send(rendered[key])
+                client.send(*rendered[key])
 
     def _pop(self, data: dict[str, Any]) -> None:
         operator = data.get("operator", "")
@@ -141,7 +143,7 @@ class LiveHub:
                     return
                 by_locale[client.locale_code] = json.dumps(
                     {"target": "caller-card", "html": html, "pop": True})
-            client.send(by_locale[client.locale_code])
+            client.send("caller-card", by_locale[client.locale_code])
 
 
 def known_locale(code: str) -> str:

@@ -45,6 +45,8 @@ class LiveSocket(BaseHandler, tornado.websocket.WebSocketHandler):
         self.view = self.get_argument("view")
         self.operator = user.operator
         self.locale_code = self.locale.code
+        self._writing = False
+        self._pending: dict[str, str] = {}  # target -> newest message not yet sent
         self.application.hub.add(self)
 
     def on_message(self, message: str | bytes) -> None:
@@ -53,11 +55,33 @@ class LiveSocket(BaseHandler, tornado.websocket.WebSocketHandler):
     def on_close(self) -> None:
         self.application.hub.remove(self)
 
-    def send(self, message: str) -> None:
+    def send(self, target: str, message: str) -> None:
+        """One message in flight per socket.  A slow client (a TV on bad Wi-Fi) gets the
+        newest fragment per element once it has taken the last one, instead of a queue
+        that grows in the box's memory."""
+        self._pending[target] = message
+        if not self._writing:
+            self._write_next()
+
+    def _write_next(self) -> None:
+        if not self._pending:
+            return
+        target = next(iter(self._pending))
+        message = self._pending.pop(target)
         try:
-            self.write_message(message)
+            written = self.write_message(message)
         except tornado.websocket.WebSocketClosedError:
             self.application.hub.remove(self)
+            return
+        self._writing = True
+        written.add_done_callback(self._written)
+
+    def _written(self, future) -> None:
+        self._writing = False
+        if future.cancelled() or future.exception() is not None:
+            self.application.hub.remove(self)
+            return
+        self._write_next()
 
 
 class WallboardHandler(BaseHandler):

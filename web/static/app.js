@@ -83,6 +83,9 @@
     armForms(document);
     stampTimers(document);
     setInterval(tick, 1000);
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
     document.addEventListener("submit", function (event) {
       var question = event.target.dataset.confirm;
       if (question && !window.confirm(question)) { event.preventDefault(); }
