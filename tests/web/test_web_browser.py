@@ -110,6 +110,8 @@ def wait_live(page) -> None:
 def test_installer_supervisor_and_operator_in_a_browser(server, browser):
     admin = browser.new_context(viewport={"width": 1280, "height": 900})
     page = admin.new_page()
+    console_errors: list[str] = []
+    admin.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
 
     # first run: no default password, the first visit sets it
     page.goto(server.url + "/")
@@ -262,5 +264,7 @@ def test_installer_supervisor_and_operator_in_a_browser(server, browser):
     page.wait_for_selector("text=Табло")
     shot(page, "12-wallboard-ru")
 
+    # our own script and styles run under the Content-Security-Policy: nothing was blocked
+    assert not [e for e in console_errors if "Content Security Policy" in e], console_errors
     operator.close()
     admin.close()

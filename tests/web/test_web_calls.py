@@ -38,33 +38,30 @@ def newest_first(rows):
                                     reverse=True)]
 
 
-class Keyset:
-    """calllog.search itself, on an in-memory database."""
+def test_keyset_pages_cover_every_row_once_in_both_directions(tmp_path):
+    from fakebox import FakeBox
 
-    def test_pages_cover_every_row_once_in_both_directions(self, tmp_path):
-        from fakebox import FakeBox
-        box = FakeBox(tmp_path)
-        try:
-            rows = insert_calls(box, 123)
-            conn = sqlite3.connect(box.store.path)
-            flt = calllog.CallFilter()
-            seen, pages, after = [], [], None
-            while True:
-                page = calllog.search(conn, flt, after=after, limit=10)
-                pages.append(page)
-                seen += [r["id"] for r in page.rows]
-                if page.older is None:
-                    break
-                after = page.older
-            assert seen == newest_first(rows)
-            back = calllog.search(conn, flt, before=pages[3].newer, limit=10)
-            assert [r["id"] for r in back.rows] == [r["id"] for r in pages[2].rows]
-        finally:
-            box.close()
-
-
-def test_keyset_paging(tmp_path):
-    Keyset().test_pages_cover_every_row_once_in_both_directions(tmp_path)
+    box = FakeBox(tmp_path)
+    try:
+        rows = insert_calls(box, 123)
+        conn = sqlite3.connect(box.store.path)
+        flt = calllog.CallFilter()
+        seen, pages, after = [], [], None
+        while True:
+            page = calllog.search(conn, flt, after=after, limit=10)
+            pages.append(page)
+            seen += [r["id"] for r in page.rows]
+            if page.older is None:
+                break
+            after = page.older
+        assert seen == newest_first(rows)
+        assert len(pages) == 13 and pages[0].newer is None
+        back = calllog.search(conn, flt, before=pages[3].newer, limit=10)
+        assert [r["id"] for r in back.rows] == [r["id"] for r in pages[2].rows]
+        first = calllog.search(conn, flt, before=pages[1].newer, limit=10)
+        assert first.newer is None  # back at the newest page
+    finally:
+        box.close()
 
 
 class CallLogPages(WebCase):
@@ -194,3 +191,22 @@ def test_export_times_are_local_across_a_dst_change(tmp_path):
             assert times == ["2026-03-29T04:30:00+02:00", "2026-03-29T01:30:00+01:00"]
     finally:
         box.close()
+
+
+class OpenPeriods(WebCase):
+    def setUp(self):
+        super().setUp()
+        self.setup_admin()
+        self.rows = insert_calls(self.box, 6)  # 2026-05-28, 3 seconds apart in pairs
+        self.box.store.writer.submit(lambda c: c.executemany(
+            "INSERT INTO calls(id, linked_id, direction, started_at) VALUES (?, ?, 'inbound', ?)",
+            [("early", "early", BASE - 5 * DAY), ("late", "late", BASE + 5 * DAY)])).result(5)
+
+    def ids(self, query: str) -> set[str]:
+        return set(re.findall(r'href="/calls/([a-z0-9]+)"', self.text(self.get("/calls" + query))))
+
+    def test_from_alone_is_that_day_onward_and_to_alone_up_to_it(self):
+        day = "2026-05-28"
+        assert self.ids(f"?from={day}") == {r["id"] for r in self.rows} | {"late"}
+        assert self.ids(f"?to={day}") == {r["id"] for r in self.rows} | {"early"}
+        assert self.ids(f"?from={day}&to={day}") == {r["id"] for r in self.rows}

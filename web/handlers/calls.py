@@ -36,10 +36,13 @@ def read_filter(handler: BaseHandler) -> tuple[calllog.CallFilter, dict[str, str
     errors: dict[str, str] = {}
     start = end = None
     if raw["from"] or raw["to"]:
-        start, end, errors = forms.parse_period(raw["from"], raw["to"] or raw["from"], tz,
-                                                today)
+        # either end may be open: "from" alone is that day onward, "to" alone up to it
+        start, end, errors = forms.parse_period(raw["from"] or raw["to"],
+                                                raw["to"] or raw["from"], tz, today)
         if not raw["from"]:
             start = None
+        if not raw["to"]:
+            end = None
     flt = calllog.CallFilter(start=start, end=end, number=raw["number"][:32],
                              queue=raw["queue"], operator=raw["operator"],
                              disposition=raw["disposition"], direction=raw["direction"])
