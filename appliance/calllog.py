@@ -244,6 +244,16 @@ def caller_history(conn: sqlite3.Connection, number: str, limit: int = 10) -> di
             "calls": calls, "sms": sms}
 
 
+def recent_for(conn: sqlite3.Connection, operator: str, since: float,
+               limit: int = 10) -> list[dict[str, Any]]:
+    """The operator's latest calls since ``since``, newest first (their panel lists them,
+    so a call whose card was lost can still get its disposition)."""
+    return _rows(conn.execute(
+        "SELECT id, caller_number, caller_name, queue, started_at, answered_at, "
+        "disposition, note FROM calls WHERE operator = ? AND started_at >= ? "
+        "ORDER BY started_at DESC LIMIT ?", (operator, since, limit)))
+
+
 def callbacks_for(conn: sqlite3.Connection, operator: str,
                   queues: list[str]) -> list[dict[str, Any]]:
     """Waiting callbacks meant for ``operator``, or for anyone in one of their queues."""

@@ -3,6 +3,7 @@ load (a handler includes the fragment) and for every update the hub pushes."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import tornado.template
@@ -25,8 +26,10 @@ class Views:
         board = self.box.wallboard()
         me = next((o for o in board["operators"] if o["name"] == operator), None)
         queues = list((self.box.admin.operator(operator) or {}).get("queues", {}))
-        callbacks = calllog.callbacks_for(self.box.store.db.conn, operator, queues)
-        return {"me": me, "operator": operator, "callbacks": callbacks,
+        conn = self.box.store.db.conn
+        callbacks = calllog.callbacks_for(conn, operator, queues)
+        recent = calllog.recent_for(conn, operator, time.time() - 86400)
+        return {"me": me, "operator": operator, "callbacks": callbacks, "recent": recent,
                 "waiting": [q for q in board["queues"] if q["name"] in queues]}
 
     def hardware(self) -> dict[str, Any]:
@@ -34,6 +37,18 @@ class Views:
 
     def phones(self) -> dict[str, Any]:
         return {"phones": self.box.admin.phones(), "status": self.box.phones_status()}
+
+    def offer_of_call(self, call_id: str, operator: str) -> dict[str, Any] | None:
+        """A card for one of the operator's own earlier calls (its pop is gone)."""
+        rows = self.box.store.query(
+            "SELECT id, caller_number, caller_name, queue, data FROM calls "
+            "WHERE id = ? AND operator = ?", (call_id, operator))
+        if not rows:
+            return None
+        row = rows[0]
+        return {"operator": operator, "call_id": row["id"], "queue": row["queue"],
+                "caller_number": row["caller_number"], "caller_name": row["caller_name"],
+                "collected": calllog._json(row["data"])}
 
     def caller_card(self, offer: dict[str, Any]) -> dict[str, Any]:
         number = str(offer.get("caller_number", ""))

@@ -12,6 +12,7 @@ from tornado.websocket import WebSocketError, websocket_connect
 from web_helpers import WebCase
 
 from appliance.acd.config import QueueConfig
+from web.handlers.live import LiveSocket
 
 XSS = '<img src=x onerror="alert(1)">'
 REFUSED = (HTTPClientError, WebSocketError)  # the handshake got no 101
@@ -183,3 +184,60 @@ class PanelActions(WebCase):
         assert self.post("/panel/callback", {"id": str(callback_id)}).code == 302
         assert self.box.taken_callbacks == [(callback_id, "Olga")]
         assert "+79160000003" not in self.text(self.get("/panel"))
+
+    def test_a_lost_card_comes_back_from_my_calls_today(self):
+        call_id = self.box.simulate_incoming("+79160000004", "Boris", "support")
+        self.box.simulate_answer(call_id, "Olga")
+        self.box.simulate_end(call_id)
+        self.application.hub.last_offer.clear()  # e.g. the box restarted during the call
+        page = self.text(self.get("/panel"))
+        assert f'href="/panel?call={call_id}"' in page and "disposition-form" not in page
+        card = self.text(self.get(f"/panel?call={call_id}"))
+        assert "Boris" in card and "disposition-form" in card
+        other = self.box.simulate_incoming("+79160000005", "", "support")
+        self.box.simulate_answer(other, "Petr")
+        assert self.get(f"/panel?call={other}").code == 404  # not Olga's call
+
+
+class FakeWire:
+    """Stands in for a WebSocket connection: each write completes when the test says."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+        self.futures: list[asyncio.Future] = []
+        self.removed = False
+        self.application = type("App", (), {"hub": self})()
+
+    def remove(self, _client) -> None:
+        self.removed = True
+
+    def write_message(self, message: str) -> asyncio.Future:
+        self.written.append(message)
+        future = asyncio.get_running_loop().create_future()
+        self.futures.append(future)
+        return future
+
+    send = LiveSocket.send
+    _write_next = LiveSocket._write_next
+    _written = LiveSocket._written
+
+
+def test_a_slow_socket_gets_the_newest_fragment_not_a_backlog():
+    async def scenario():
+        wire = FakeWire()
+        wire._writing, wire._pending = False, {}
+        wire.send("wallboard", "v1")
+        for version in ("v2", "v3", "v4"):  # the TV has not taken v1 yet
+            wire.send("wallboard", version)
+        wire.send("caller-card", "pop")
+        assert wire.written == ["v1"]
+        wire.futures[-1].set_result(None)
+        await asyncio.sleep(0)
+        wire.futures[-1].set_result(None)
+        await asyncio.sleep(0)
+        assert wire.written == ["v1", "v4", "pop"]
+        wire.futures[-1].set_exception(OSError("gone"))
+        await asyncio.sleep(0)
+        assert wire.removed
+
+    asyncio.run(scenario())

@@ -105,6 +105,8 @@ class BaseHandler(tornado.web.RequestHandler):
         return None  # tornado then asks get_browser_locale (Accept-Language)
 
     def get_browser_locale(self, default: str = i18n.DEFAULT_LOCALE) -> tornado.locale.Locale:
+        # a browser that asks for none of our languages gets the site's default one
+        default = self.box.store.setting("language", default)
         return i18n.get(i18n.from_accept_language(
             self.request.headers.get("Accept-Language", ""), default))
 

@@ -119,6 +119,10 @@ class PanelHandler(BaseHandler):
         operator = _operator_of(self)
         views = self.application.views
         offer = self.application.hub.last_offer.get(operator)
+        if self.get_argument("call", ""):  # an earlier call, picked from "recent calls"
+            offer = views.offer_of_call(self.get_argument("call"), operator)
+            if offer is None:
+                raise tornado.web.HTTPError(404)
         card = views.caller_card(offer) if offer else None
         self.render("panel.html", card=card, own=operator == self.current_user.operator,
                     message=DONE.get(self.get_argument("done", ""), ""),
