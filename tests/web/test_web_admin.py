@@ -151,3 +151,49 @@ class AdminPages(WebCase):
         for url in ("/admin/site", "/admin/hardware", "/admin/phones", "/admin/queues",
                     "/admin/operators", "/admin/hours"):
             assert f'href="{url}"' in text
+
+
+class MoreAdmin(WebCase):
+    def setUp(self):
+        super().setUp()
+        self.setup_admin()
+
+    def test_line_destination_changed_and_deleted(self):
+        self.run_async(self.box.admin.save_queue(QueueConfig(name="sales"), create=True))
+        assert self.post("/admin/lines", {"action": "create", "name": "gsm1",
+                                          "kind": "loopback", "destination": ""}).code == 302
+        assert self.post("/admin/lines", {"action": "save", "name": "gsm1",
+                                          "destination": "queue:sales"}).code == 302
+        line = self.box.admin.lines()[0]
+        assert (line["kind"], line["destination"], line["enabled"]) == (
+            "loopback", "queue:sales", 0)  # the box was unticked
+        assert self.post("/admin/lines", {"action": "delete", "name": "gsm1"}).code == 302
+        assert self.box.admin.lines() == []
+
+    def test_reset_a_users_password(self):
+        self.make_user("sam", "supervisor")
+        sam = next(u for u in self.application.accounts.users() if u["username"] == "sam")
+        response = self.post("/admin/users", {"action": "password", "id": sam["id"],
+                                              "password": "short"})
+        assert response.code == 400
+        assert self.post("/admin/users", {"action": "password", "id": sam["id"],
+                                          "password": "sam's new password"}).code == 302
+        self.logout()
+        assert self.login("sam", "sam's new password").code == 302
+
+    def test_token_revoked_stops_working(self):
+        import re as re_
+
+        response = self.post("/account", {"action": "token", "name": "crm"})
+        token = re_.search(r'id="new-token">([^<]+)<', self.text(response))[1]
+        headers = {"Authorization": f"Bearer {token}"}
+        assert self.get("/api/v1/wallboard", headers=headers, cookies=False).code == 200
+        token_id = self.application.accounts.tokens(1)[0]["id"]
+        assert self.post("/account", {"action": "revoke", "id": token_id}).code == 302
+        assert self.get("/api/v1/wallboard", headers=headers, cookies=False).code == 401
+
+    def test_deleting_an_operator_removes_their_login(self):
+        self.run_async(self.box.admin.save_operator("Olga", "101", "11"))
+        self.make_user("olga", "operator", operator="Olga")
+        assert self.post("/admin/operators", {"action": "delete", "name": "Olga"}).code == 302
+        assert [u["username"] for u in self.application.accounts.users()] == ["admin"]

@@ -38,6 +38,23 @@ class FirstRun(WebCase):
         assert 'id="error-password2"' in self.text(response)
         assert not self.application.accounts.any_user()
 
+    def test_two_first_visits_at_once_make_one_admin(self):
+        import asyncio
+
+        from appliance.admin import ValidationError
+
+        accounts = self.application.accounts
+
+        async def both():
+            return await asyncio.gather(
+                accounts.create_first_admin("alice", "alice's long password"),
+                accounts.create_first_admin("mallory", "mallory's long password"),
+                return_exceptions=True)
+
+        results = self.run_async(both())
+        assert sum(isinstance(r, ValidationError) for r in results) == 1
+        assert len(accounts.users()) == 1
+
     def test_stored_hash_is_scrypt_not_the_password(self):
         self.setup_admin()
         row = self.box.store.query("SELECT password_hash FROM users")[0]
