@@ -139,7 +139,18 @@ async def websocket_latency(app, port: int, cookie: str, box) -> dict:
         await asyncio.sleep(0.12)  # past the hub's flush interval: each event measured alone
     for ws in sockets:
         ws.close()
+    # of which: the box's wallboard() (FakeBox sums today's calls with SQL) and the render
+    board, render = [], []
+    for _ in range(20):
+        began = time.perf_counter()
+        box.wallboard()
+        board.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        app.views.render("wallboard", "", "en_US")
+        render.append(time.perf_counter() - began)
     return {"clients": CLIENTS, "events": EVENTS,
+            "box_wallboard_ms": round(statistics.median(board) * 1000, 2),
+            "wallboard_plus_render_ms": round(statistics.median(render) * 1000, 2),
             "p50_ms": round(statistics.median(each) * 1000, 2),
             "p99_ms": round(pct(each, 99) * 1000, 2),
             "last_client_p50_ms": round(statistics.median(last) * 1000, 2),

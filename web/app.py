@@ -23,7 +23,7 @@ import tornado.web
 
 from . import i18n
 from .accounts import Accounts, LoginThrottle
-from .box import Box
+from .box import Box, check_box
 from .handlers import admin, api, auth, calls, config, live, provision, reports
 from .handlers.base import BaseHandler
 from .hub import LiveHub
@@ -122,6 +122,7 @@ ANONYMOUS_ROUTES = frozenset({"setup", "login", "provision", "static"})
 class CallboxApplication(tornado.web.Application):
     def __init__(self, box: Box, *, cookie_secret: str, debug: bool = False,
                  clock_time=time.time) -> None:
+        check_box(box)
         i18n.load()
         loader = tornado.template.Loader(str(HERE / "templates"), autoescape="xhtml_escape")
         self.box = box

@@ -121,3 +121,25 @@ class Box(Protocol):
         ``[{"key", "offered", "answered", "abandoned", "service_level" (0..1 or None),
         "asa", "aht"}]``.  Runs off the loop."""
         ...
+
+
+def check_box(box: object) -> None:
+    """Refuse, at start-up and in words, a box that lacks part of :class:`Box` or has a
+    method that is async where the web expects sync (or the other way round)."""
+    import inspect
+
+    problems = []
+    for name in ("store", "bus", "admin"):
+        if not hasattr(box, name):
+            problems.append(f"missing attribute {name}")
+    for name, expected in inspect.getmembers(Box, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        actual = getattr(box, name, None)
+        if not callable(actual):
+            problems.append(f"missing method {name}()")
+        elif inspect.iscoroutinefunction(expected) != inspect.iscoroutinefunction(actual):
+            kind = "async" if inspect.iscoroutinefunction(expected) else "a plain function"
+            problems.append(f"{name}() must be {kind}")
+    if problems:
+        raise TypeError(f"{type(box).__name__} is not a web.box.Box: " + "; ".join(problems))
