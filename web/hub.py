@@ -80,6 +80,12 @@ class LiveHub:
             self._pop(event.data)
             self._mark("panel")
             return
+        if event.kind == "sms.received":  # a card showing this number gets the new SMS
+            number = event.data.get("number")
+            for offer in list(self.last_offer.values()):
+                if number and offer.get("caller_number") == number:
+                    self._pop(offer, pop=False)
+            return
         for prefix, views in STALE.items():
             if event.kind.startswith(prefix):
                 for view in views:
@@ -127,7 +133,7 @@ class LiveHub:
             if rendered[key]:
                 client.send(*rendered[key])
 
-    def _pop(self, data: dict[str, Any]) -> None:
+    def _pop(self, data: dict[str, Any], pop: bool = True) -> None:
         operator = data.get("operator", "")
         self.last_offer[operator] = data
         by_locale: dict[str, str] = {}
@@ -142,7 +148,7 @@ class LiveHub:
                                   data.get("call_id"))
                     return
                 by_locale[client.locale_code] = json.dumps(
-                    {"target": "caller-card", "html": html, "pop": True})
+                    {"target": "caller-card", "html": html, "pop": pop})
             client.send("caller-card", by_locale[client.locale_code])
 
 

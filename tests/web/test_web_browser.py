@@ -209,7 +209,7 @@ def test_installer_supervisor_and_operator_in_a_browser(server, browser):
 
     call_id = server.call(server.box.simulate_incoming, "+79161234567",
                           "Ivan <b>Petrov</b>", "support", data={"order": "A-1001"})
-    started = time.monotonic()
+    started = time.monotonic()  # the event was published just before call() returned
     board.wait_for_selector("section[data-queue='support'] [data-waiting='1']", timeout=1000)
     assert time.monotonic() - started < 1.0
     assert "Ivan <b>Petrov</b>" in board.inner_text("#wallboard")  # shown as text, escaped

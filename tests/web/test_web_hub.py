@@ -114,3 +114,18 @@ def test_a_failing_render_does_not_stop_other_views():
         hub.close()
 
     asyncio.run(scenario())
+
+
+def test_an_sms_refreshes_the_card_showing_its_number():
+    async def scenario():
+        bus, hub, _renders = make_hub()
+        olga = FakeClient("panel", "Olga")
+        hub.add(olga)
+        bus.publish("operator.offer", operator="Olga", call_id="c1", caller_number="+7916")
+        bus.publish("sms.received", line="gsm1", number="+7999", text="other number")
+        bus.publish("sms.received", line="gsm1", number="+7916", text="hello")
+        cards = [m for t, m in olga.got if t == "caller-card"]
+        assert [c["pop"] for c in cards] == [True, False]
+        hub.close()
+
+    asyncio.run(scenario())

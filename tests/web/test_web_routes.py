@@ -36,6 +36,10 @@ class Anonymous(WebCase):
         self.setup_admin()
         self.logout()
 
+    def test_no_route_hides_outside_the_wildcard_router(self):
+        rules = self.application.default_router.rules
+        assert len(rules) == 1 and rules[0].target is self.application.wildcard_router
+
     def test_routes_are_enumerated(self):
         names = {r.name for r in all_rules(self.application)}
         # the list below is what the test covers; a new route shows up in the loop below
