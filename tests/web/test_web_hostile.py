@@ -26,6 +26,17 @@ class Hostile(WebCase):
         # the server keeps serving
         assert self.get("/admin").code == 200
 
+    def test_oversized_multipart_upload_is_refused(self):
+        boundary = "xyz"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+                f"filename=\"big.csv\"\r\n\r\n").encode() + b"x" * (2 * MAX_BODY) + (
+                f"\r\n--{boundary}--\r\n").encode()
+        response = self.request(
+            "POST", "/admin/site", raw_body=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        assert response.code in (400, 413, 599)
+        assert self.get("/admin").code == 200
+
     @gen_test
     async def test_oversized_declared_length_is_refused(self):
         # 50 MB announced, none sent: the server must answer or hang up at once,
