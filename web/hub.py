@@ -21,8 +21,6 @@ from typing import Any, Protocol
 
 from appliance.events import Event
 
-from . import i18n
-
 log = logging.getLogger(__name__)
 
 MIN_INTERVAL = 0.1  # seconds between flushes under an event storm; far below the 1 s goal
@@ -64,6 +62,17 @@ class LiveHub:
         self._last_flush = 0.0
         self.last_offer: dict[str, dict[str, Any]] = {}  # operator -> their current pop
         self._unsubscribe = bus.subscribe(self.on_event)
+        try:  # the loop the app was made on; events are published on it
+            self._home_loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._home_loop = asyncio.get_event_loop_policy().get_event_loop()
+
+    def _soon(self, callback, *args) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # published while the loop is between turns (sync tests)
+            loop = self._home_loop
+        loop.call_soon(callback, *args)
 
     def close(self) -> None:
         self._unsubscribe()
@@ -76,15 +85,18 @@ class LiveHub:
 
     # -- events ----------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
+        # The card reads the caller's history from the database: render it on the next
+        # loop turn, so that publish() returns to the switchboard at once.
         if event.kind == "operator.offer":
-            self._pop(event.data)
+            self.last_offer[event.data.get("operator", "")] = event.data
+            self._soon(self._pop, event.data)
             self._mark("panel")
             return
         if event.kind == "sms.received":  # a card showing this number gets the new SMS
             number = event.data.get("number")
             for offer in list(self.last_offer.values()):
                 if number and offer.get("caller_number") == number:
-                    self._pop(offer, pop=False)
+                    self._soon(self._pop, offer, False)
             return
         for prefix, views in STALE.items():
             if event.kind.startswith(prefix):
@@ -104,18 +116,17 @@ class LiveHub:
         if self._scheduled:
             return
         self._scheduled = True
-        loop = asyncio.get_running_loop()
         wait = self._last_flush + MIN_INTERVAL - time.monotonic()
         if wait > 0:
-            loop.call_later(wait, self._flush)
+            self._home_loop.call_later(wait, self._flush)
         else:
-            loop.call_soon(self._flush)
+            self._soon(self._flush)
 
     def _flush(self) -> None:
         self._scheduled = False
         self._last_flush = time.monotonic()
         dirty, self._dirty = self._dirty, set()
-        rendered: dict[tuple[str, str, str], tuple[str, str] | str] = {}
+        rendered: dict[tuple[str, str, str], tuple[str, str] | None] = {}
         for client in list(self.clients):
             if client.view not in dirty:
                 continue
@@ -127,15 +138,14 @@ class LiveHub:
                     target, html = self._render(client.view, key[1], client.locale_code)
                 except Exception:  # a template bug must not stop the other views
                     log.exception("rendering live view %s failed", client.view)
-                    rendered[key] = ""
+                    rendered[key] = None
                     continue
                 rendered[key] = (target, json.dumps({"target": target, "html": html}))
-            if rendered[key]:
+            if rendered[key] is not None:
                 client.send(*rendered[key])
 
     def _pop(self, data: dict[str, Any], pop: bool = True) -> None:
         operator = data.get("operator", "")
-        self.last_offer[operator] = data
         by_locale: dict[str, str] = {}
         for client in list(self.clients):
             if client.view != "panel" or client.operator != operator:
@@ -150,7 +160,3 @@ class LiveHub:
                 by_locale[client.locale_code] = json.dumps(
                     {"target": "caller-card", "html": html, "pop": pop})
             client.send("caller-card", by_locale[client.locale_code])
-
-
-def known_locale(code: str) -> str:
-    return code if code in i18n.LANGUAGES else i18n.DEFAULT_LOCALE

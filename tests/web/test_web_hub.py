@@ -81,6 +81,7 @@ def test_screen_pop_only_for_its_operator_and_remembered():
         hub.add(olga)
         hub.add(petr)
         bus.publish("operator.offer", operator="Olga", call_id="c1", caller_number="+7916")
+        await settle([olga])
         pops = [m for t, m in olga.got if t == "caller-card"]
         assert pops and pops[0]["pop"] is True and "c1" in pops[0]["html"]
         assert not [m for t, m in petr.got if t == "caller-card"]
@@ -124,6 +125,8 @@ def test_an_sms_refreshes_the_card_showing_its_number():
         bus.publish("operator.offer", operator="Olga", call_id="c1", caller_number="+7916")
         bus.publish("sms.received", line="gsm1", number="+7999", text="other number")
         bus.publish("sms.received", line="gsm1", number="+7916", text="hello")
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
         cards = [m for t, m in olga.got if t == "caller-card"]
         assert [c["pop"] for c in cards] == [True, False]
         hub.close()
