@@ -94,6 +94,31 @@ class Live(WebCase):
         olga.close()
         petr.close()
 
+    async def socket_for(self, who: str, query: str):
+        url = f"ws://127.0.0.1:{self.get_http_port()}/live?{query}"
+        return await websocket_connect(HTTPRequest(url, headers={
+            "Cookie": f"callbox_session={self.sessions[who]}",
+            "Origin": f"http://127.0.0.1:{self.get_http_port()}"}))
+
+    @gen_test
+    async def test_supervisor_watches_an_operators_panel_but_operators_only_their_own(self):
+        ws = await self.socket_for("sam", "view=panel&operator=Olga")
+        call_id = self.box.simulate_incoming("+79160000007", "Vera", "support")
+        self.box.simulate_offer(call_id, "Olga")
+        pop = await self.next_message(ws, "caller-card")
+        assert "Vera" in pop["html"]
+        ws.close()
+        olga = await self.socket_for("olga", "view=panel&operator=Petr")  # asks for Petr's
+        self.box.simulate_offer(call_id, "Petr")
+        try:
+            stray = await self.next_message(olga, "caller-card", timeout=0.3)
+        except TimeoutError:
+            stray = None
+        assert stray is None  # she is watching her own panel, not Petr's
+        olga.close()
+        with self.assertRaises(REFUSED):
+            await self.socket_for("sam", "view=panel&operator=Nobody")
+
     @gen_test
     async def test_operator_cannot_open_the_wallboard_socket(self):
         with self.assertRaises(REFUSED):

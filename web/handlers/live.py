@@ -34,8 +34,8 @@ class LiveSocket(BaseHandler, tornado.websocket.WebSocketHandler):
         view = self.get_argument("view", "")
         if view not in VIEW_ROLES or not self.current_user.can(VIEW_ROLES[view]):
             raise tornado.web.HTTPError(403)
-        if view == "panel" and not self.current_user.operator:
-            raise tornado.web.HTTPError(403)
+        if view == "panel":
+            _operator_of(self)  # one's own, or a supervisor's pick; else 403/404
 
     def open(self) -> None:
         user = self.current_user
@@ -43,7 +43,7 @@ class LiveSocket(BaseHandler, tornado.websocket.WebSocketHandler):
             self.close(4001)
             return
         self.view = self.get_argument("view")
-        self.operator = user.operator
+        self.operator = _operator_of(self) if self.view == "panel" else user.operator
         self.locale_code = self.locale.code
         self._writing = False
         self._pending: dict[str, str] = {}  # target -> newest message not yet sent
