@@ -226,6 +226,16 @@ CREATE INDEX voicemail_heard ON voicemail(heard, created_at);
 )
 
 
+migration(
+    "call log: find a number among outbound calls too",
+    """
+-- The call log searches by the caller's number or the dialled one (outbound calls,
+-- callbacks); without this index the dialled side is a scan of every call.
+CREATE INDEX calls_dialled ON calls(dialled, started_at);
+""",
+)
+
+
 def current_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
 
