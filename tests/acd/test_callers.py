@@ -362,3 +362,18 @@ def test_waiting_view_shows_who_rings(h: Harness):
     assert (w.call_id, w.queue, w.caller_number, w.position, w.waited, w.priority) == (
         "c1", "sales", "+1", 1, 4, 2)
     assert sorted(w.ringing) == ["alice", "bob"]
+
+
+def test_sticky_hold_ends_when_the_operator_leaves_the_queue(clock: VirtualClock):
+    h = Harness(clock, History({"+7": "bob"}))
+    h.queue(sticky_days=30, sticky_seconds=60)
+    h.operators("bob", "alice")
+    h.acd.pause("alice", "x")
+    h.acd.enqueue("x", "sales", "+0")
+    h.answer("x", "bob")
+    h.acd.enqueue("c1", "sales", "+7")
+    h.acd.unpause("alice")
+    assert h.ringing() == set()  # held for bob
+    h.acd.configure_operator("bob", {"other": 0})
+    assert h.ringing() == {("c1", "alice")}
+    assert check(h.acd) == []
