@@ -47,8 +47,8 @@ queue_options = st.fixed_dictionaries({
     "weight": st.sampled_from([0, 5]),
 })
 
-memberships = st.dictionaries(st.sampled_from(QUEUES), st.integers(0, 2), min_size=1)
 
+memberships = st.dictionaries(st.sampled_from(QUEUES), st.integers(0, 2), min_size=1)
 ARGS = {
     "arrive": st.tuples(st.sampled_from(QUEUES), st.integers(0, 2), st.integers(0, 4)),
     "answer": st.tuples(st.integers(0, 20)),
@@ -63,6 +63,7 @@ ARGS = {
     "logout": st.tuples(st.sampled_from(OPERATORS)),
     "late": st.tuples(st.integers(0, 20), st.sampled_from(OPERATORS)),
     "advance": st.tuples(st.sampled_from([0.5, 1, 3, 7, 20, 60])),
+    "move": st.tuples(st.sampled_from(OPERATORS), memberships),
 }
 # Arrivals, answers, call ends and time are drawn more often, so calls get far enough.
 KINDS = ["arrive"] * 5 + ["answer"] * 4 + ["end"] * 3 + ["advance"] * 4 + [
@@ -141,6 +142,8 @@ class Traffic:
                 assert acd.ring_answered(call_id, args[1]) is False
         elif kind == "advance":
             self.clock.advance(args[0])
+        elif kind == "move":
+            acd.configure_operator(args[0], args[1])
 
     def assert_consistent(self) -> None:
         assert check(self.acd) == []
