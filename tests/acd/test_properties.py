@@ -206,6 +206,20 @@ def assert_each_visit_ends_once(events: list, wrapup: dict[str, int], ring_times
     assert open_visits == {}, f"visits without a terminal event: {open_visits}"
 
 
+def assert_ring_seconds_add_up(events: list, ring_times) -> None:
+    """A RINGNOANSWER's ring seconds run from the moment that phone was rung."""
+    for i, e in enumerate(events):
+        if e.event is QueueEvent.RINGNOANSWER:
+            started = [t for t, seq, c, op in ring_times
+                       if c == e.call_id and op == e.operator and seq <= i]
+            assert started, f"{e.operator} missed {e.call_id} without being rung"
+            assert abs(e.ts - started[-1] - e.data["ring"]) < 1e-6
+        if e.event in (QueueEvent.CONNECT, QueueEvent.CALLBACKCONNECT):
+            started = [t for t, seq, c, op in ring_times
+                       if c == e.call_id and op == e.operator and seq <= i]
+            assert abs(e.ts - started[-1] - e.data["ring"]) < 1e-6
+
+
 def assert_wrapup_never_cut(events: list, ring_times) -> None:
     """No operator is rung between a completed call and the end of its wrap-up."""
     for i, e in enumerate(events):
@@ -249,6 +263,7 @@ def test_random_traffic_keeps_every_invariant(options, members, steps, seed):
     assert set(first) == {f"c{i}" for i in range(traffic.next_call)}
     assert set(first.values()) <= {QueueEvent.ENTERQUEUE, *REFUSED}
     assert_wrapup_never_cut(events, traffic.h.sb.ring_times)
+    assert_ring_seconds_add_up(events, traffic.h.sb.ring_times)
     connects = [e for e in events if e.event in (QueueEvent.CONNECT,
                                                  QueueEvent.CALLBACKCONNECT)]
     dialled = [(c, op) for c, op, _n in traffic.h.sb.callbacks]
