@@ -32,6 +32,11 @@ EVENTS = [
     (at(12, 30), "", "", "alice", "PAUSE", "lunch", {}),
     (at(13), "", "", "alice", "UNPAUSE", "lunch", {}),
     (at(17), "", "", "alice", "LOGOUT", "", {}),
+    # frank was paused since the evening before, works 10-11, then leaves
+    (at(-10), "", "", "frank", "LOGIN", "", {}),
+    (at(-5), "", "", "frank", "PAUSE", "meeting", {}),
+    (at(10), "", "", "frank", "UNPAUSE", "meeting", {}),
+    (at(11), "", "", "frank", "LOGOUT", "", {}),
     # c1: answered in 10 s by alice, 280 s talk + 20 s hold, 10 s wrap-up
     (at(9), "c1", "sales", "", "ENTERQUEUE", "", {"position": 1}),
     (at(9, 0, 10), "c1", "sales", "alice", "CONNECT", "", {"waited": 10, "ring": 2}),
@@ -96,7 +101,8 @@ def db(tmp_path: Path) -> Path:
                 "VALUES (?,?,?,?,?,?,?)",
                 [(*row[:6], json.dumps(row[6])) for row in EVENTS])
             conn.executemany("INSERT INTO operators (name, created_at) VALUES (?, ?)",
-                             [(n, T0) for n in ("alice", "bob", "carol", "dave", "erin")])
+                             [(n, T0) for n in ("alice", "bob", "carol", "dave", "erin",
+                                                "frank")])
         store.writer.submit(write).result(5)
     finally:
         store.close()
@@ -143,7 +149,7 @@ def test_totals_and_operators(conn):
         12, 5, 2, 1)
     assert total.service_level == pytest.approx(2 / 7)
     ops = operator_report(conn, T0, T0 + 24 * H)
-    assert set(ops) == {"alice", "bob", "carol", "dave"}  # erin did nothing
+    assert set(ops) == {"alice", "bob", "carol", "dave", "frank"}  # erin did nothing
     alice, bob, carol, dave = (ops[n] for n in ("alice", "bob", "carol", "dave"))
     assert (alice.answered, alice.handled, alice.missed_rings) == (2, 2, 1)
     assert alice.aht == pytest.approx((580 + 20 + 20) / 2)
@@ -154,8 +160,12 @@ def test_totals_and_operators(conn):
     assert bob.occupancy == pytest.approx(130 / (24 * H))
     assert carol.staffed == 2 * H and carol.aht == 130
     assert dave.staffed == 0 and dave.occupancy is None
-    assert total.staffed == (8.5 + 24 + 2) * H
-    assert total.occupancy == pytest.approx((880 + 120) / ((8.5 + 24 + 2) * H))
+    frank = ops["frank"]  # paused from 00:00 (carried over) to 10:00, staffed 10-11
+    assert (frank.staffed, frank.paused, frank.occupancy) == (H, 10 * H, 0.0)
+    assert frank.answered == 0 and frank.aht is None
+    assert total.staffed == (8.5 + 24 + 2 + 1) * H
+    assert total.paused == (0.5 + 10) * H
+    assert total.occupancy == pytest.approx((880 + 120) / ((8.5 + 24 + 2 + 1) * H))
 
 
 def test_per_hour_of_day(conn):
@@ -164,9 +174,10 @@ def test_per_hour_of_day(conn):
     assert offered == {9: 2, 10: 3, 11: 4, 12: 1, 13: 2}
     assert (hours[9].answered, hours[9].short_abandoned, hours[9].handled) == (2, 1, 2)
     assert (hours[11].answered, hours[11].transferred, hours[11].abandoned) == (2, 1, 1)
-    # staffed seconds per hour: 09 alice+bob, 10 all three, 12 alice half + bob, 23 bob
+    # staffed seconds per hour: 09 alice+bob, 10 alice+bob+carol+frank,
+    # 12 alice half + bob, 23 bob
     assert hours[9].staffed == 2 * H
-    assert hours[10].staffed == 3 * H
+    assert hours[10].staffed == 4 * H
     assert hours[12].staffed == 1.5 * H
     assert hours[23].staffed == H
 
