@@ -118,7 +118,15 @@ class GsmChannel(Channel):
             self.host.channel_changed(self)
 
     async def connect(self) -> None:
-        self.set_state(words.STARTING)
+        if self.state != words.DOWN:  # a down line keeps showing why until it is up
+            self.set_state(words.STARTING)
+        try:
+            await self._connect()
+        except (AtError, AtTimeout, PortLost) as exc:
+            log.warning("%s: %s", self.name, exc)
+            raise setup.LineProblem(words.NOT_ANSWERING) from exc
+
+    async def _connect(self) -> None:
         at_path = str(self.settings.get("at", ""))
         try:
             link = self.open_link(at_path, False)
@@ -210,6 +218,8 @@ class GsmChannel(Channel):
         self._down = None
 
     def relocate(self, ports: dict[str, str]) -> None:
+        if all(self.settings.get(k) == v for k, v in ports.items()):
+            return
         log.info("%s: modem %s is now on %s", self.name, self.identity, ports)
         self.settings.update({k: v for k, v in ports.items() if k in ("at", "audio") and v})
         self.host.channel_changed(self)

@@ -81,7 +81,11 @@ class SmsService:
     async def fetch(self, index: int) -> None:
         if index in self._seen:
             return
-        response = await self.engine.command(f"AT+CMGR={index}", expect="+CMGR", bare=True)
+        try:
+            response = await self.engine.command(f"AT+CMGR={index}", expect="+CMGR", bare=True)
+        except AtError as exc:  # already read and deleted through AT+CMGL: nothing to do
+            log.debug("%s: AT+CMGR=%d: %s", self.channel.name, index, exc)
+            return
         body = [ln for ln in response.lines if not ln.startswith("+CMGR")]
         if body:
             await self._handle(index, body[0])
@@ -146,9 +150,8 @@ class SmsService:
                                       text=text, id=stored)
         if stored is not None:
             await self._delete(indexes)
-        else:
-            for index in indexes:  # not durable: leave it on the SIM, retry after a restart
-                self._seen.discard(index)
+        # else: not durable, so it stays on the SIM (and in _seen, so it is announced once
+        # per session); the next start's AT+CMGL reads it again
 
     async def _write_row(self, row: dict[str, Any]) -> int | None:
         if self.store is None:

@@ -117,10 +117,11 @@ class Rig:
         await wait_for(lambda: self.channel.state == "up", timeout, "line up")
 
 
-async def make_rig(model: str, *, store=None, sim_busy: float = 0.3, settings=None,
+async def make_rig(model: str, *, store=None, sim_busy: float = 0.0, settings=None,
                    **sim_kwargs) -> Rig:
     host = FakeHost(store=store)
     sim = MODELS[model](host.clock, sim_busy_seconds=sim_busy, **sim_kwargs)
+    sim.outcome_delay = 0.2
     registry = PtyRegistry()
     simhost = SimHost(sim, reboot_seconds=0.3,
                       on_enumerate=lambda ports: registry.enumerated(sim.imei, ports))

@@ -105,6 +105,7 @@ async def test_outgoing_call_answered_with_dtmf_both_ways(model):
     rig = await make_rig(model)
     try:
         await rig.up()
+        rig.sim.outcome_delay = 1.0  # alerting long enough for a +CLCC poll to see it
         rec = Recorder()
         leg = rig.channel.originate("+74951234567", CallerId(), rec)
         await wait_for(lambda: "answered" in rec.kinds(), what="answer")
