@@ -43,6 +43,7 @@ class GsmChannel(Channel):
     kind = "gsm"
     role = "line"
     poll_seconds = 30.0  # signal/registration refresh; doubles as the modem's heartbeat
+    heartbeat_timeout = 5.0  # a modem that takes longer for +CSQ is hung
 
     def __init__(self, name: str, settings: Mapping[str, Any], host: ChannelHost) -> None:
         super().__init__(name, settings, host)
@@ -192,8 +193,8 @@ class GsmChannel(Channel):
         if self.calls is not None:
             self.calls.end_all(LINE_DOWN)
         try:
-            await engine.command("AT", timeout=2.0)
-            await engine.command("ATZ", timeout=2.0)
+            await engine.command("AT", timeout=self.heartbeat_timeout)
+            await engine.command("ATZ", timeout=self.heartbeat_timeout)
         except (AtError, AtTimeout, PortLost):
             return False
         return True
@@ -239,7 +240,7 @@ class GsmChannel(Channel):
             if engine is None:
                 return
             try:
-                self.facts.update(await setup.read_network(engine))
+                self.facts.update(await setup.read_network(engine, self.heartbeat_timeout))
             except AtError as exc:
                 log.info("%s: network facts: %s", self.name, exc)
                 continue

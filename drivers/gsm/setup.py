@@ -120,12 +120,15 @@ async def read_facts(engine: AtEngine, profile: Profile) -> dict[str, Any]:
     return out
 
 
-async def read_network(engine: AtEngine) -> dict[str, Any]:
+async def read_network(engine: AtEngine, timeout: float = 5.0) -> dict[str, Any]:
     """Operator, signal and registration: the facts that change while the line is up."""
-    await engine.command("AT+COPS=3,0")  # 27.007 7.3: long alphanumeric operator names
-    operator = facts.parse_cops((await engine.command("AT+COPS?", expect="+COPS")).value("+COPS"))
-    signal = facts.parse_csq((await engine.command("AT+CSQ", expect="+CSQ")).value("+CSQ"))
-    creg = (await engine.command("AT+CREG?", expect="+CREG")).value("+CREG") or ""
+    await engine.command("AT+COPS=3,0", timeout=timeout)  # 27.007 7.3: long names
+    cops = await engine.command("AT+COPS?", expect="+COPS", timeout=timeout)
+    operator = facts.parse_cops(cops.value("+COPS"))
+    csq = await engine.command("AT+CSQ", expect="+CSQ", timeout=timeout)
+    signal = facts.parse_csq(csq.value("+CSQ"))
+    creg = (await engine.command("AT+CREG?", expect="+CREG", timeout=timeout)).value("+CREG")
+    creg = creg or ""
     out: dict[str, Any] = {"operator": operator}
     out.update(signal_facts(signal))
     out.update(facts.registration(facts.parse_creg(creg, urc=False)))

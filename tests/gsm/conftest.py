@@ -118,7 +118,7 @@ class Rig:
 
 
 async def make_rig(model: str, *, store=None, sim_busy: float = 0.0, settings=None,
-                   **sim_kwargs) -> Rig:
+                   poll_seconds: float | None = None, **sim_kwargs) -> Rig:
     host = FakeHost(store=store)
     sim = MODELS[model](host.clock, sim_busy_seconds=sim_busy, **sim_kwargs)
     sim.outcome_delay = 0.2
@@ -131,6 +131,9 @@ async def make_rig(model: str, *, store=None, sim_busy: float = 0.0, settings=No
     channel = GsmChannel("gsm1", conf, host)
     channel.locator = registry
     channel.supervisor.retry_seconds = 0.3
+    if poll_seconds is not None:
+        channel.poll_seconds = poll_seconds
+        channel.heartbeat_timeout = 1.0
     await channel.start()
     return Rig(sim, simhost, channel, host, registry)
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from drivers.base import FRAME_BYTES, Cause, CallerId, Unreachable
+from drivers.base import FRAME_BYTES, CallerId, Cause, Unreachable
 from drivers.gsm import words
 from drivers.sim.audio import tone_frames
 
