@@ -34,7 +34,8 @@ _DIALLABLE = re.compile(r"^\+?[0-9*#]{2,32}$")
 
 
 def open_serial(path: str, audio: bool) -> ByteLink:
-    port = SerialPort(path, max_buffer=AUDIO_BACKLOG if audio else 64 * 1024)
+    # audio: a short backlog that drops whole samples; AT: keep everything
+    port = SerialPort(path, max_buffer=AUDIO_BACKLOG, align=2) if audio else SerialPort(path)
     port.open()
     return port
 
@@ -71,6 +72,12 @@ class GsmChannel(Channel):
         self.supervisor.start()
 
     async def stop(self) -> None:
+        leg = self.calls.leg if self.calls is not None else None
+        if leg is not None:  # hang the call up on the network too, not just forget it
+            try:
+                await asyncio.wait_for(leg.hangup(Cause.NORMAL_CLEARING), 5)
+            except (TimeoutError, AtError, PortLost):
+                pass
         await self.supervisor.stop()
 
     def originate(self, destination: str, caller: CallerId, listener: LegListener) -> Leg:

@@ -86,7 +86,8 @@ async def test_puk_state():
 
 
 # -- SMS -----------------------------------------------------------------------------------
-async def test_multipart_ucs2_sms_is_stored_before_it_leaves_the_sim(store):
+@pytest.mark.parametrize("wide_ref", [False, True])
+async def test_multipart_ucs2_sms_is_stored_before_it_leaves_the_sim(store, wide_ref):
     rig = await make_rig("e1550", store=store)
     events = []
     rig.host.bus.subscribe(events.append, "sms.")
@@ -101,7 +102,7 @@ async def test_multipart_ucs2_sms_is_stored_before_it_leaves_the_sim(store):
     rig.sim.handle("+CMGD", cmgd)
     try:
         await rig.up()
-        indexes = rig.sim.deliver_sms("+79161234567", text, wide_ref=True)
+        indexes = rig.sim.deliver_sms("+79161234567", text, wide_ref=wide_ref)
         assert len(indexes) > 2
         await wait_for(lambda: not rig.sim.storage, what="SIM emptied")
         rows = store.query("SELECT line, direction, number, text, status FROM sms")
