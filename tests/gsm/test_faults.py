@@ -79,7 +79,7 @@ async def test_a_stalled_modem_is_brought_back_by_a_soft_reset():
     try:
         await rig.up()
         rig.sim.go_silent(1.2)  # deaf for a while, then fine again
-        await wait_for(lambda: rig.channel.state != "up", timeout=5, what="noticed")
+        await wait_for(lambda: "resetting" in rig.states, timeout=8, what="noticed")
         await rig.up(timeout=10)
         assert rig.channel.supervisor.soft_resets == 1
         assert rig.channel.supervisor.hard_resets == 0
