@@ -13,7 +13,7 @@ from .conftest import Recorder, close_rig, make_rig, wait_for
 NOISE = os.urandom(512) + b"\r\n\x00\x00+++\r\nATH\r\n\xff" * 8 + b"\r\nOK\r\n"
 
 
-async def test_garbage_on_the_port_is_skipped_and_calls_go_on():
+async def test_garbage_on_the_port_is_skipped_and_calls_go_on(caplog):
     rig = await make_rig("ec25")
     try:
         await rig.up()
@@ -24,6 +24,7 @@ async def test_garbage_on_the_port_is_skipped_and_calls_go_on():
         await leg.send_dtmf("1")
         assert rig.sim.dtmf_sent == ["1"]
         assert rig.channel.engine.noise_lines > 0
+        assert "skipped" in caplog.text  # logged, not silently eaten
         assert not leg.ended and rig.channel.state == "up"
         await leg.hangup()
         rig.sim.at_out(bytes(range(256)) * 4)  # binary noise with the line idle

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from drivers.gsm import pdu, words
+from drivers.gsm.ussd import UssdError
 
 from .conftest import close_rig, make_rig, wait_for
 
@@ -179,5 +180,8 @@ async def test_ussd_balance(model):
         answer = await rig.channel.ussd_request("*100#")
         assert answer == rig.sim.ussd_replies["*100#"]
         assert rig.sim.ussd_requests == ["*100#"]
+        rig.sim.ussd_replies.clear()  # a code the network does not know: +CUSD: 4
+        with pytest.raises(UssdError):
+            await rig.channel.ussd_request("*999#")
     finally:
         await close_rig(rig)
