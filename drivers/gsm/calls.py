@@ -94,7 +94,7 @@ class CallManager:
         if self.leg is not None:
             return
         clip = facts.parse_clip(urc.args)
-        self._incoming(CallerId(clip.number, presentation=clip.presentation))  # type: ignore[arg-type]
+        self._incoming(CallerId(clip.number, clip.name, clip.presentation))  # type: ignore[arg-type]
 
     def _incoming(self, caller: CallerId | None) -> None:
         if self._pending_ring is not None:

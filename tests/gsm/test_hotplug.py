@@ -109,3 +109,40 @@ async def test_supervisor_with_hotplug_follows_a_renumbered_modem():
         await wait_for(lambda: "answered" in rec.kinds(), what="call after renumbering")
     finally:
         await close_rig(rig)
+
+
+class FakeAttributes(dict):
+    def asstring(self, key):
+        return self[key]
+
+
+class FakeDevice:
+    """The few pyudev.Device features port_from_udev reads."""
+
+    def __init__(self, node, parents):
+        self.device_node = node
+        self._parents = parents
+
+    def find_parent(self, subsystem, device_type=None):
+        return self._parents.get((subsystem, device_type))
+
+
+class FakeParent:
+    def __init__(self, sys_path, **attributes):
+        self.sys_path = sys_path
+        self.attributes = FakeAttributes(attributes)
+
+
+def test_port_from_udev_reads_usb_ids_and_interface_number():
+    from drivers.hotplug import port_from_udev
+
+    usb = FakeParent("/sys/devices/usb1/1-1", idVendor="2c7c", idProduct="0125")
+    iface = FakeParent("/sys/devices/usb1/1-1/1-1:1.2", bInterfaceNumber="02")
+    device = FakeDevice("/dev/ttyUSB7", {("usb", "usb_device"): usb,
+                                         ("usb", "usb_interface"): iface})
+    assert port_from_udev(device) == TtyPort("/dev/ttyUSB7", 0x2C7C, 0x0125, 2,
+                                             "/sys/devices/usb1/1-1")
+    assert port_from_udev(FakeDevice("/dev/ttyS0", {})) is None  # not on USB
+    broken = FakeDevice("/dev/ttyUSB8", {("usb", "usb_device"): FakeParent("/x"),
+                                         ("usb", "usb_interface"): iface})
+    assert port_from_udev(broken) is None  # attributes missing: skipped, no crash

@@ -86,6 +86,7 @@ def test_registration_words():
 def test_clip_and_clcc():
     assert facts.parse_clip('"+79161234567",145,,,,0') == facts.Clip("+79161234567", "allowed")
     assert facts.parse_clip('"79161234567",145') == facts.Clip("+79161234567", "allowed")
+    assert facts.parse_clip('"89161234567",129,"",,"Ivan Petrov",0').name == "Ivan Petrov"
     assert facts.parse_clip('"",128,,,,1').presentation == "restricted"
     assert facts.parse_clip('"",128,,,,2').presentation == "unavailable"
     entry = facts.parse_clcc('1,0,3,0,0,"+74951234567",145')
@@ -100,6 +101,19 @@ def test_profiles_are_picked_by_what_the_modem_says():
     assert isinstance(pick_profile("SIMCOM INCORPORATED", "SIMCOM_SIM7600E-H"), SimcomProfile)
     assert type(pick_profile("Telit", "LE910")) is Profile
     assert isinstance(pick_profile("Telit", "LE910", "quectel"), QuectelProfile)
+
+
+async def test_hotplug_watches_udev_here_without_failing():
+    from appliance.clock import LoopClock
+    from drivers.hotplug import Hotplug
+
+    seen = []
+    hotplug = Hotplug(LoopClock(), scan=lambda: [])
+    hotplug.on_change(seen.append)
+    hotplug.start()
+    hotplug.changed()
+    hotplug.stop()
+    assert seen == [[]]
 
 
 def test_dtmf_detector_finds_keys_and_ignores_tones_and_silence():
