@@ -70,6 +70,7 @@ async def test_sim_problems_are_shown_in_words(sim_kwargs, settings, problem):
     try:
         await wait_for(lambda: rig.channel.problem == problem, what=problem)
         assert rig.channel.status()["state"] == "down"
+        assert rig.channel.status()["sim"] == problem
         await asyncio.sleep(0.8)  # two more supervisor retries
         # a wrong PIN is tried once only: three would block the card
         assert sum(c.startswith("AT+CPIN=") for c in rig.sim.commands) <= 1
