@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from drivers.gsm import pdu, words
@@ -71,7 +69,9 @@ async def test_sim_problems_are_shown_in_words(sim_kwargs, settings, problem):
         await wait_for(lambda: rig.channel.problem == problem, what=problem)
         assert rig.channel.status()["state"] == "down"
         assert rig.channel.status()["sim"] == problem
-        await asyncio.sleep(0.8)  # two more supervisor retries
+        failures = rig.channel.supervisor.failures
+        await wait_for(lambda: rig.channel.supervisor.failures >= failures + 2,
+                       what="two more tries")
         # a wrong PIN is tried once only: three would block the card
         assert sum(c.startswith("AT+CPIN=") for c in rig.sim.commands) <= 1
     finally:
@@ -135,7 +135,7 @@ async def test_without_a_store_sms_stays_on_the_sim():
         await rig.up()
         rig.sim.deliver_sms("+79161234567", "keep me")
         await wait_for(lambda: rig.channel.sms.received == 1, what="read")
-        await asyncio.sleep(0.1)
+        await rig.channel.engine.command("AT")  # queued behind any AT+CMGD that would follow
         assert len(rig.sim.storage) == 1
     finally:
         await close_rig(rig)

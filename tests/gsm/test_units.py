@@ -161,3 +161,19 @@ async def test_simulator_pace_and_ring_cadence_on_a_virtual_clock():
     await asyncio.sleep(0)
     assert len(frames) == 50 * FRAME_BYTES  # one second of 20 ms frames, no more
     host.close()
+
+
+def test_audio_pump_keeps_samples_aligned_when_it_starts_mid_stream():
+    from drivers.at.transport import MemoryLink
+    from drivers.gsm.audio import AudioPump
+
+    link, _ = MemoryLink.pair()
+    frames = []
+    pump = AudioPump(link, frames.append)
+    pcm = tone_frames((1000.0,), 3)
+    pump._data(pcm[:101])  # an odd-sized read before the call's audio started
+    pump.start()
+    pump._data(pcm[101:])
+    pump._data(pcm[:FRAME_BYTES])
+    assert frames and all(len(f) == FRAME_BYTES for f in frames)
+    assert frames[0] == pcm[102 : 102 + FRAME_BYTES]  # the half sample at 101 was skipped
