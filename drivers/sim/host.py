@@ -115,6 +115,8 @@ class SimHost:
         carrier: str = "pty",
         reboot_seconds: float = 0.5,
         on_enumerate: Callable[[Ports], None] | None = None,
+        link_dir: str | None = None,
+        link_name: str = "modem",
     ) -> None:
         if carrier not in ("pty", "memory"):
             raise ValueError("carrier is 'pty' or 'memory'")
@@ -124,6 +126,10 @@ class SimHost:
         self.on_enumerate = on_enumerate or (lambda ports: None)
         self.ports = Ports()
         self.enumerations = 0
+        # like the udev rule's /dev/callbox/ names: stable symlinks re-pointed on each
+        # enumeration, removed while the modem is off the bus
+        self.link_dir = link_dir
+        self.link_name = link_name
         self._ends: list[PtyEnd | MemoryLink] = []
         self._next: list[PtyEnd] = []
         sim.reset_requested = self.reenumerate
@@ -145,6 +151,8 @@ class SimHost:
             sim.audio.out = audio.write
             self._ends = [at, audio]
             self.ports = Ports(at_path=at.path, audio_path=audio.path)
+            self._symlink("at", at.path)
+            self._symlink("audio", audio.path)
         else:
             at_host, at_modem = MemoryLink.pair()
             audio_host, audio_modem = MemoryLink.pair()
@@ -158,8 +166,24 @@ class SimHost:
         log.info("simulated %s enumerated: %s", sim.model, self.ports)
         self.on_enumerate(self.ports)
 
+    def stable_path(self, role: str) -> str:
+        assert self.link_dir is not None
+        return os.path.join(self.link_dir, f"{self.link_name}-{role}")
+
+    def _symlink(self, role: str, target: str) -> None:
+        if self.link_dir is None:
+            return
+        path = self.stable_path(role)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        os.symlink(target, path)
+
     def unplug(self) -> None:
         """Drop off the bus: the host's open ports fail."""
+        if self.link_dir is not None:
+            for role in ("at", "audio"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.stable_path(role))
         self.sim.audio.stop()
         self.sim.at_out = lambda data: None
         self.sim.audio.out = lambda data: None

@@ -106,3 +106,35 @@ async def test_unplugged_modem_ends_its_call_and_returns_on_another_port():
         assert rig.channel.settings["at"] != old_at
     finally:
         await close_rig(rig)
+
+
+async def test_stable_names_bring_the_line_back_without_a_locator(tmp_path):
+    """Production with the udev rule: /dev/callbox/... names survive renumbering, so even
+    without hotplug the supervisor finds the modem again on the same name."""
+    from drivers.gsm.channel import GsmChannel
+    from drivers.sim.host import SimHost
+    from drivers.sim.models import HuaweiE1550
+
+    from .conftest import FakeHost
+
+    host = FakeHost()
+    sim = HuaweiE1550(host.clock, sim_busy_seconds=0)
+    simhost = SimHost(sim, reboot_seconds=0.3, link_dir=str(tmp_path), link_name="e1550")
+    simhost.start()
+    settings = {"at": simhost.stable_path("at"), "audio": simhost.stable_path("audio")}
+    channel = GsmChannel("gsm1", settings, host)
+    channel.poll_seconds, channel.heartbeat_timeout = 0.3, 1.0
+    channel.supervisor.retry_seconds = 0.3
+    await channel.start()
+    try:
+        await wait_for(lambda: channel.state == "up", 8, "up")
+        old = simhost.ports.at_path
+        sim.hang()
+        await wait_for(lambda: simhost.enumerations == 2, 15, "re-enumerated")
+        await wait_for(lambda: channel.state == "up", 15, "up again")
+        assert simhost.ports.at_path != old
+        assert channel.settings == settings  # same names, new ptys behind them
+        assert channel.supervisor.hard_resets == 1
+    finally:
+        await channel.stop()
+        simhost.close()
