@@ -129,6 +129,19 @@ async def test_sms_waiting_on_the_sim_at_start_is_collected(store):
         await close_rig(rig)
 
 
+async def test_messages_routed_straight_to_us_are_stored_too(store):
+    rig = await make_rig("ec25", store=store)
+    try:
+        await rig.up()
+        rig.sim.cnmi[1] = 2  # as class 0 ("flash") messages arrive: +CMT with the PDU
+        rig.sim.deliver_sms("+79161234567", "Внимание: " + "срочно " * 20)  # two parts
+        await wait_for(lambda: store.query("SELECT text FROM sms"), what="stored")
+        assert store.query("SELECT text FROM sms")[0]["text"].startswith("Внимание: срочно")
+        assert not rig.sim.storage and not [c for c in rig.sim.commands if "CMGD" in c]
+    finally:
+        await close_rig(rig)
+
+
 async def test_without_a_store_sms_stays_on_the_sim():
     rig = await make_rig("ec25")
     try:
