@@ -131,7 +131,9 @@ class SimHost:
         self.link_dir = link_dir
         self.link_name = link_name
         self._ends: list[PtyEnd | MemoryLink] = []
-        self._next: list[PtyEnd] = []
+        self._next: list[PtyEnd] = []  # ptys taken for the next enumeration
+        self._reboot = None
+        self.closed = False
         sim.reset_requested = self.reenumerate
 
     def start(self) -> Ports:
@@ -197,11 +199,24 @@ class SimHost:
 
         New ptys are taken before the old ones are freed, so the names really change
         (the kernel would otherwise hand back the same numbers)."""
+        if self.closed:
+            return
         fresh = self._make_pty_ends() if self.carrier == "pty" else None
+        self._next = fresh or []
         self.unplug()
-        self.sim.clock.call_later(self.reboot_seconds, self._attach, fresh)
+        self._reboot = self.sim.clock.call_later(self.reboot_seconds, self._replug, fresh)
+
+    def _replug(self, fresh: list[PtyEnd] | None) -> None:
+        self._next = []
+        self._reboot = None
+        if not self.closed:
+            self._attach(fresh)
 
     def close(self) -> None:
+        self.closed = True
+        if self._reboot is not None:
+            self._reboot.cancel()
         self.unplug()
         for end in self._next:
             end.close()
+        self._next = []
