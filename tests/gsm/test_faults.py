@@ -60,7 +60,7 @@ async def test_hung_modem_is_reset_renumbered_and_back_without_a_restart():
         rig.sim.hang()
         await wait_for(lambda: rec.hangup() is not None, timeout=10, what="call ended")
         assert rec.hangup() == ("hangup", Cause.NETWORK_OUT_OF_ORDER, True)
-        await wait_for(lambda: rig.simhost.enumerations == 2, timeout=10, what="re-enumeration")
+        await wait_for(lambda: rig.simhost.enumerations == 2, timeout=25, what="re-enumeration")
         back = asyncio.get_running_loop().time()
         await rig.up(timeout=15)
         assert asyncio.get_running_loop().time() - back < 15
@@ -146,7 +146,7 @@ async def test_stable_names_bring_the_line_back_without_a_locator(tmp_path):
         await wait_for(lambda: channel.state == "up", 8, "up")
         old = simhost.ports.at_path
         sim.hang()
-        await wait_for(lambda: simhost.enumerations == 2, 15, "re-enumerated")
+        await wait_for(lambda: simhost.enumerations == 2, 25, "re-enumerated")
         await wait_for(lambda: channel.state == "up", 15, "up again")
         assert simhost.ports.at_path != old
         assert channel.settings == settings  # same names, new ptys behind them
