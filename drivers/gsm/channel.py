@@ -48,6 +48,13 @@ class GsmChannel(Channel):
     poll_seconds = 30.0  # signal/registration refresh; doubles as the modem's heartbeat
     heartbeat_timeout = 5.0  # a modem that takes longer for +CSQ is hung
 
+    @classmethod
+    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Check a line's settings before they are stored (raises SettingsError)."""
+        from .models import validate_settings
+
+        return validate_settings(settings)
+
     def __init__(self, name: str, settings: Mapping[str, Any], host: ChannelHost) -> None:
         super().__init__(name, settings, host)
         self.identity: str | None = None  # the IMEI, kept across replugs
