@@ -281,6 +281,8 @@ class Admin:
             errors["name"] = "no such line"
         if kind not in available_kinds():
             errors["kind"] = f"unknown line kind; installed: {', '.join(available_kinds())}"
+        else:
+            settings = self._clean_line_settings(kind, settings or {}, errors)
         if (message := self.check_destination(destination)) is not None:
             errors["destination"] = message
         if errors:
@@ -299,6 +301,21 @@ class Admin:
         self._changed("line", name)
         return {"name": name, "kind": kind, "settings": settings or {},
                 "destination": destination, "enabled": enabled}
+
+    @staticmethod
+    def _clean_line_settings(kind: str, settings: dict[str, Any],
+                             errors: dict[str, str]) -> dict[str, Any]:
+        """The driver's own check of its settings (ports, model, PIN), where it has one."""
+        from drivers.base import load_channel_class
+
+        clean = getattr(load_channel_class(kind), "clean_settings", None)
+        if clean is None:
+            return settings
+        try:
+            return clean(settings)
+        except ValueError as exc:
+            errors[getattr(exc, "field", "settings")] = str(exc)
+            return settings
 
     async def delete_line(self, name: str) -> None:
         if not self._exists("lines", "name", name):

@@ -57,6 +57,7 @@ class Daemon:
         self.board.load_config()
         self.bus.subscribe(self._line_state, "line.state")
         self._config_version = self.store.setting("config_version")
+        self._start_hotplug()
         await self._start_phones()
         await self.board.sync_lines()
         await self._start_web()
@@ -66,6 +67,20 @@ class Daemon:
         self.notifier.ready(f"serving on {self.config.web_listen}")
         log.info("callbox ready: web %s, sip %s, data %s", self.config.web_listen,
                  self.config.sip_listen, self.config.data_dir)
+
+    def _start_hotplug(self) -> None:
+        """Follow USB modems by identity; without udev (a container, a test) lines given
+        by path still work."""
+        try:
+            from drivers.hotplug import Hotplug
+
+            hotplug = Hotplug(self.clock)
+            hotplug.start()
+        except Exception as exc:  # no udev here: not fatal
+            log.warning("hotplug unavailable (%s): lines are used by their paths", exc)
+            return
+        self.board.locator = hotplug
+        self.extras.append(hotplug)
 
     async def _start_phones(self) -> None:
         try:

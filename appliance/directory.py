@@ -93,6 +93,13 @@ class Directory:
             return rows[0]["destination"]
         return self.setting("default_destination") or ""
 
+    def remember_identity(self, name: str, identity: str) -> None:
+        """Keep what a line really is (its IMEI) so it is found again after a replug."""
+        rows = self.store.query("SELECT identity FROM lines WHERE name = ?", (name,))
+        if rows and rows[0]["identity"] != identity:
+            self.store.writer.execute("UPDATE lines SET identity = ? WHERE name = ?",
+                                      (identity, name))
+
     # -- contacts and history -------------------------------------------------------------------
     def contact(self, number: str) -> dict[str, Any] | None:
         rows = self.store.query("SELECT * FROM contacts WHERE number = ?", (number,))

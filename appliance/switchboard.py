@@ -56,6 +56,7 @@ class Switchboard:
         self._op_states: dict[str, tuple] = {}
         self._sync_pending = False
         self.flow_starter: Callable[[Call, str], bool] | None = None  # set by the IVR
+        self.locator: Any = None  # finds modems by USB identity (drivers.hotplug), if running
         self.media: Any = None  # music on hold / prompts, set by the media layer
         bus.subscribe(self._config_changed, "config.changed")
 
@@ -140,7 +141,11 @@ class Switchboard:
         except (LookupError, TypeError, ImportError) as exc:
             log.error("line %s: %s", name, exc)
             return
-        await self.add_channel(cls(name, row["settings"], self))
+        channel = cls(name, row["settings"], self)
+        if hasattr(channel, "identity"):  # hardware lines: found again by IMEI after replugs
+            channel.identity = row["identity"] or None
+            channel.locator = self.locator
+        await self.add_channel(channel)
 
     async def sync_line(self, name: str) -> None:
         """Start, restart or stop one line so that it matches its row."""
@@ -172,6 +177,9 @@ class Switchboard:
         self.recorder.flush()
 
     def channel_changed(self, channel: Channel) -> None:
+        identity = getattr(channel, "identity", None)
+        if identity and channel.role == "line":
+            self.directory.remember_identity(channel.name, identity)
         kind = "phone.registration" if channel.role == "phones" else "line.state"
         self.bus.publish(kind, channel=channel.name, status=channel.status())
 
