@@ -43,10 +43,19 @@ class Deadline:
             raise BootError(f"gave up after {self.seconds:.0f} s waiting for {self.what}")
 
 
+# How each architecture is emulated: amd64 as a q35 PC, arm64 as QEMU's "virt" board with a
+# Cortex-A53 (the Pi 3's core; -cpu max is slower under TCG).  Both get virtio disk and net.
+MACHINES = {
+    "amd64": (["qemu-system-x86_64", "-M", "q35", "-cpu", "max"], "ttyS0"),
+    "arm64": (["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a53"], "ttyAMA0"),
+}
+
+
 class Vm:
     def __init__(self, disk: Path, kernel: Path, initrd: Path, workdir: Path, *, name: str,
-                 watchdog_s: int | None = None) -> None:
+                 watchdog_s: int | None = None, arch: str = "amd64") -> None:
         self.disk, self.kernel, self.initrd = disk, kernel, initrd
+        self.arch = arch
         self.name = name
         self.console = workdir / f"console-{name}.log"
         self.control_path = workdir / f"control-{name}.sock"
@@ -59,15 +68,16 @@ class Vm:
 
     # -- life cycle ----------------------------------------------------------------------------
     def command_line(self) -> list[str]:
-        append = "root=PARTUUID=c0ffee00-02 ro console=ttyS0 net.ifnames=0 callbox.test=1"
+        machine, console = MACHINES[self.arch]
+        append = f"root=PARTUUID=c0ffee00-02 ro console={console} net.ifnames=0 callbox.test=1"
         if self.watchdog_s:
             append += f" callbox.test.watchdog={self.watchdog_s}"
         return [
             # -nodefaults: no CD-ROM, parallel port or VGA for the guest to probe.
-            "qemu-system-x86_64", "-nodefaults", "-M", "q35", "-accel", "tcg", "-cpu", "max",
-            "-m", "1024", "-smp", "2",
+            *machine, "-nodefaults", "-accel", "tcg", "-m", "1024", "-smp", "2",
             "-kernel", str(self.kernel), "-initrd", str(self.initrd), "-append", append,
-            "-drive", f"file={self.disk},format=qcow2,if=virtio",
+            "-drive", f"file={self.disk},format=qcow2,if=none,id=sd",
+            "-device", "virtio-blk-pci,drive=sd",
             "-netdev", f"user,id=lan,restrict=on,hostfwd=tcp:127.0.0.1:{self.web_port}-:80",
             "-device", "virtio-net-pci,netdev=lan",
             "-device", "virtio-serial-pci",
@@ -164,6 +174,13 @@ class Vm:
         deadline = Deadline(seconds, f"{self.name}: output of {command!r}")
         while True:
             yield self._read_message(deadline)
+
+    def daemon_journal(self, lines: int = 40) -> list[str] | None:
+        """The daemon's last log lines, for a failure report (None if the agent is gone)."""
+        try:
+            return self.request("journal callbox", 20)["lines"][-lines:]
+        except (BootError, OSError, KeyError, AttributeError):
+            return None
 
     def wait_for(self, what: str, predicate, seconds: float, poll: str = "status") -> dict:
         """Ask the agent ``poll`` until ``predicate(answer)`` holds or the deadline passes."""
