@@ -145,18 +145,23 @@ class Daemon:
 
     async def shutdown(self) -> None:
         self.notifier.stopping()
+        later = []  # simulators and the like go after the lines that use them
         for extra in self.extras:
             stop = getattr(extra, "stop", None)
-            if stop is not None:
-                result = stop()
-                if asyncio.iscoroutine(result):
-                    await result
+            result = stop() if stop is not None else None
+            if asyncio.iscoroutine(result):
+                later.append(result)
         if self.http_server is not None:
             self.http_server.stop()
         if self.board is not None:
             await self.board.stop()
         if self.media is not None:
             self.media.close()
+        for coro in later:
+            try:
+                await coro
+            except Exception:  # a simulator that already died
+                log.exception("stopping a helper failed")
         if self.store is not None:
             self.store.close()
         log.info("callbox stopped")

@@ -34,6 +34,11 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
+BLF_STATES = {
+    OperatorStatus.LOGGED_OUT: "idle", OperatorStatus.AVAILABLE: "idle",
+    OperatorStatus.RINGING: "ringing", OperatorStatus.ON_CALL: "busy",
+    OperatorStatus.WRAPUP: "busy", OperatorStatus.PAUSED: "busy",
+}
 CALLBACK_DIGIT = "1"  # "press 1 to be called back without losing your place"
 RING_FAIL_REASONS = {Cause.USER_BUSY: "busy", Cause.CALL_REJECTED: "busy",
                      Cause.SUBSCRIBER_ABSENT: "unreachable",
@@ -703,8 +708,10 @@ class Switchboard:
                 self._blf(view.name, view.status)
 
     def _blf(self, operator: str, status: OperatorStatus) -> None:
+        """Show the operator's state on colleagues' busy-lamp keys (RFC 4235 states)."""
         extension = self.directory.operator_extension(operator)
+        state = BLF_STATES[status]
         for channel in self.channels.values():
             setter = getattr(channel, "set_extension_state", None)
             if channel.role == "phones" and setter is not None and extension:
-                setter(extension, status.value)
+                setter(extension, state)

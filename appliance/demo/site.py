@@ -41,6 +41,20 @@ class LoopbackCaller:
         self.leg.far_end_dtmf(digit)
 
 
+class SimCaller:
+    """A traffic-generator handle for a caller on a simulated modem's network side."""
+
+    def __init__(self, modem, board) -> None:
+        self.modem = modem
+        self.board = board
+
+    def hangup(self) -> None:
+        self.board.spawn(self.modem.command("hangup"), "demo hangup")
+
+    def press(self, digit: str) -> None:
+        self.board.spawn(self.modem.command(f"dtmf {digit}"), "demo dtmf")
+
+
 class DemoSite:
     def __init__(self, args: Any) -> None:
         self.args = args
@@ -69,8 +83,11 @@ class DemoSite:
             "answer_after": [2, 7], "talk_seconds": [25, 110], "no_answer_ratio": 0.1,
         }, board)
         await board.add_channel(phones)
-        if "loopback" in self.args.lines.split(","):
+        kinds = self.args.lines.split(",")
+        if "loopback" in kinds:
             await self._loopback_line(daemon)
+        if "gsm" in kinds:
+            await self._gsm_lines(daemon)
         board.load_config()
         for name in names:
             board.acd.login(name, reason="demo")
@@ -117,6 +134,49 @@ class DemoSite:
         generator.start()
         self.traffic.append(generator)
         daemon.extras.append(generator)
+
+    async def _gsm_lines(self, daemon) -> None:
+        """Two simulated USB modems of different families, each its own process on ptys,
+        with callers arriving on them too (one call per modem at a time, as in life)."""
+        from drivers.sim.process import SimModemProcess
+
+        admin, board = daemon.admin, daemon.board
+        workdir = Path(daemon.config.data_dir) / "sim"
+        for n, (model, imei) in enumerate((("ec25", "861234567890111"),
+                                           ("e1550", "351234567890222"))):
+            modem = await SimModemProcess.start(model, workdir, sim_busy=1.0,
+                                                extra=["--imei", imei])
+            daemon.extras.append(modem)
+            name = f"gsm{n + 1}"
+            if any(line["name"] == name for line in admin.lines()):
+                await admin.save_line(name, "gsm", modem.line_settings(), "queue:sales",
+                                      create=False)
+            else:
+                await admin.save_line(name, "gsm", modem.line_settings(), "queue:sales")
+            await board.sync_line(name)
+            self._gsm_traffic(daemon, name, modem)
+
+    def _gsm_traffic(self, daemon, line: str, modem) -> None:
+        board = daemon.board
+
+        def live_call():
+            return next((c for c in board.calls.values() if c.line == line), None)
+
+        def place(number: str):
+            if live_call() is not None or board.channels[line].status().get("state") != "ready":
+                return None  # the modem is busy or still starting: this caller got a busy tone
+            board.spawn(modem.command(f"call {number}"), "demo gsm call")
+            return SimCaller(modem, board)
+
+        def waiting(handle) -> bool:
+            call = live_call()
+            return call is not None and call.state in ("queued", "ringing")
+
+        generator = TrafficGenerator(board.clock, place, waiting,
+                                     TrafficProfile(calls_per_minute=self.args.rate / 3))
+        generator.start()
+        self.traffic.append(generator)
+        daemon.extras.insert(0, generator)
 
     def _print_banner(self, daemon) -> None:
         host, _port = daemon.config.web_address
