@@ -78,13 +78,16 @@ class DigestAuthenticator:
         self._decoy = secrets.token_hex(12)  # hashed for unknown users: same work, same answer
         self._seen_nc: dict[str, int] = {}
 
-    def _nonce(self, issued: int) -> str:
-        mac = hmac.new(self._secret, str(issued).encode(), hashlib.sha256).hexdigest()[:20]
-        return f"{issued:x}{mac}"
+    def _nonce(self, issued: int, salt: str) -> str:
+        """Issue time, a salt (every challenge its own nonce, so that nonce counts of
+        phones challenged in the same second do not collide), and a MAC of both."""
+        stamp = f"{issued:x}.{salt}"
+        mac = hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:20]
+        return f"{stamp}.{mac}"
 
     def challenges(self, stale: bool = False) -> list[str]:
         """WWW-Authenticate values, the preferred algorithm first (RFC 8760 2.4)."""
-        nonce = self._nonce(int(self.clock.time()))
+        nonce = self._nonce(int(self.clock.time()), secrets.token_hex(4))
         extra = ", stale=true" if stale else ""
         return [
             f'Digest realm="{self.realm}", nonce="{nonce}", algorithm={alg}, qop="auth"{extra}'
@@ -93,14 +96,13 @@ class DigestAuthenticator:
 
     def _nonce_age(self, nonce: str) -> float | None:
         """Seconds since we issued ``nonce``; None when it is not ours."""
-        if len(nonce) <= 20:
-            return None
-        stamp, mac = nonce[:-20], nonce[-20:]
+        stamp, _, salt_mac = nonce.partition(".")
+        salt, _, mac = salt_mac.partition(".")
         try:
             issued = int(stamp, 16)
         except ValueError:
             return None
-        if not hmac.compare_digest(self._nonce(issued)[-20:], mac):
+        if not mac or not hmac.compare_digest(self._nonce(issued, salt), nonce):
             return None
         return self.clock.time() - issued
 

@@ -34,7 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "listen": "0.0.0.0:5060", "tcp": True, "rtp_ports": "10000-20000", "realm": "callbox",
     "digest_algorithms": "MD5", "nonce_ttl": 300, "min_expires": 60, "max_expires": 3600,
     "default_expires": 3600, "qualify_seconds": 60, "ban_failures": 5, "ban_window": 60,
-    "ban_seconds": 600, "trusted": (), "codecs": "PCMU,PCMA",
+    "ban_seconds": 600, "trusted": (), "codecs": "PCMU,PCMA", "nat": "auto",
 }
 
 
@@ -49,6 +49,8 @@ class SipChannel(Channel):
         self.credentials: Callable[[str], str | None] = s.get("credentials") or (lambda ext: None)
         self.clock = host.clock
         self.stack = SipStack(self.clock, self)
+        if "t1" in s:  # RFC 3261 17.1.1.1 allows a smaller T1 on a LAN with known RTT
+            self.stack.transactions.t1 = float(s["t1"])
         self.auth = DigestAuthenticator(
             s["realm"], self.clock, lambda user: self.credentials(user),
             tuple(a.strip().upper() for a in str(s["digest_algorithms"]).split(",")),
@@ -57,7 +59,8 @@ class SipChannel(Channel):
         self.guard = AuthGuard(self.clock, int(s["ban_failures"]), float(s["ban_window"]),
                                float(s["ban_seconds"]), tuple(s["trusted"]))
         self.registrar = Registrar(self.clock, self._registration_changed, int(s["min_expires"]),
-                                   int(s["max_expires"]), int(s["default_expires"]))
+                                   int(s["max_expires"]), int(s["default_expires"]),
+                                   nat=str(s["nat"]))
         self.blf = Blf(self.stack, self.clock)
         self.ticker = PlayoutTicker(self.clock)
         self.rtp_ports = parse_port_range(str(s["rtp_ports"]))

@@ -82,7 +82,7 @@ def split_hostport(text: str) -> tuple[str, int | None]:
         port = rest[1:] if rest.startswith(":") else ""
     else:
         host, _, port = text.partition(":")
-    if port and not (port.isdigit() and 0 < int(port) < 65536):
+    if port and not (port.isdigit() and 0 <= int(port) < 65536):
         raise SipParseError(f"bad port in {text[:60]!r}")
     return host.lower(), int(port) if port else None
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .headers import parse_name_addr
+from .headers import Uri, parse_name_addr
 from .message import Request, Response, SipParseError
 from .transaction import Peer
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class Binding:
     extension: str
     contact: str  # the Contact URI as the phone wrote it
-    peer: Peer  # the flow to reach it
+    peer: Peer  # where requests to it go (see Registrar.route)
     expires_at: float  # clock.monotonic()
     user_agent: str = ""
     call_id: str = ""
@@ -32,11 +32,13 @@ class Binding:
     reachable: bool = True
     rtt_ms: float | None = None
     timer: Timer | None = None
+    source: Peer | None = None  # where the REGISTER came from
 
     def facts(self, now: float) -> dict[str, Any]:
         return {
             "contact": self.contact,
-            "source": f"{self.peer.transport}:{self.peer.host}:{self.peer.port}",
+            "source": _peer_text(self.source or self.peer),
+            "target": _peer_text(self.peer),
             "user_agent": self.user_agent,
             "expires_in": max(0, round(self.expires_at - now)),
             "registered_at": self.registered_at,
@@ -59,7 +61,11 @@ class Registrar:
     def __init__(
         self, clock: Clock, on_change: Change, min_expires: int = 60,
         max_expires: int = 3600, default_expires: int = 3600, max_contacts: int = 5,
+        nat: str = "auto",
     ) -> None:
+        if nat not in ("auto", "flow", "contact"):
+            raise ValueError(f"nat must be auto, flow or contact, not {nat!r}")
+        self.nat = nat
         self.clock = clock
         self.on_change = on_change
         self.min_expires = min_expires
@@ -97,9 +103,10 @@ class Registrar:
                 expires = header_expires if header_expires is not None else self.default_expires
             if 0 < expires < self.min_expires:
                 raise RegisterError(423, "Interval Too Brief", self.min_expires)
-            wanted.append((str(contact.uri), min(expires, self.max_expires)))
+            wanted.append((contact.uri, min(expires, self.max_expires)))
         current = self._bindings.setdefault(extension, {})
-        for uri, expires in wanted:
+        for contact_uri, expires in wanted:
+            uri = str(contact_uri)
             old = current.get(uri)
             if old and old.call_id == call_id and cseq <= old.cseq:
                 raise RegisterError(500, "Out of order REGISTER")  # RFC 3261 10.3 step 7
@@ -107,10 +114,23 @@ class Registrar:
                 if old:
                     self._remove(old, "unregistered")
                 continue
-            self._bind(extension, uri, peer, expires, request, old)
+            self._bind(extension, uri, self.route(contact_uri, peer), expires, request, old)
+            current[uri].source = peer
         if not current:
             self._bindings.pop(extension, None)
         return self.bindings(extension)
+
+    def route(self, contact: Uri, source: Peer) -> Peer:
+        """Where to send requests for a binding.  ``flow``: back to the REGISTER's source
+        (NAT-proof, like RFC 5626 flows); ``contact``: to the Contact URI (RFC 3261);
+        ``auto``: the Contact when its host is the address the REGISTER came from (the
+        phone is not behind NAT and told us its port), else the flow.  TCP always uses
+        the flow: the phone's connection is the way to it."""
+        if self.nat == "flow" or source.reliable or contact.scheme != "sip":
+            return source
+        if self.nat == "contact" or contact.host == source.host:
+            return Peer(contact.transport, contact.host, contact.port or 5060)
+        return source
 
     def _bind(
         self, extension: str, uri: str, peer: Peer, expires: int, request: Request,
@@ -173,3 +193,7 @@ class Registrar:
 def apply_register_error(response: Response, error: RegisterError) -> None:
     if error.min_expires is not None:
         response.headers.add("min-expires", str(error.min_expires))
+
+
+def _peer_text(peer: Peer) -> str:
+    return f"{peer.transport}:{peer.host}:{peer.port}"
