@@ -135,8 +135,8 @@ class SipStack:
         log.info("bad SIP message from %s:%s: %s", peer.host, peer.port, error.reason)
         if error.status is None or request is None or request.method == "ACK":
             return
-        if "via" not in request.headers:
-            return  # no way to address a response
+        if not _answerable(request):
+            return  # no way to address a response that the sender could match
         try:
             response = make_response(request, error.status, REASONS.get(error.status))
             response.headers.add("warning", f'399 callbox "{error.reason[:80]}"')
@@ -228,3 +228,16 @@ class SipStack:
 
     def send_raw(self, data: bytes, peer: Peer) -> None:
         self.transports.send(data, peer)
+
+
+def _answerable(request: Request) -> bool:
+    """Whether a broken request still has what a response must echo (RFC 3261 8.2.6.2)."""
+    headers = request.headers
+    if not all(headers.get(name) for name in ("via", "from", "to", "call-id", "cseq")):
+        return False
+    try:
+        parse_via(headers.get("via") or "")
+        request.cseq  # noqa: B018 - raises on a CSeq the sender could not match
+    except (SipParseError, ValueError):
+        return False
+    return True

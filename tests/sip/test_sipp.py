@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from drivers.base import Cause, CallerId, LegState
+from drivers.base import CallerId, Cause, LegState
 from tests.conftest import require_tool
 from tests.sip.conftest import (
     PHONES,
