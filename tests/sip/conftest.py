@@ -213,9 +213,12 @@ class Phone(asyncio.DatagramProtocol):
         chosen = next(c for c in challenges if algorithm is None or c["algorithm"] == algorithm)
         again = self.request(req.method, req.uri, body=req.body, to=req.headers.get("to"),
                              call_id=req.call_id)
-        for name, value in req.headers.items():
-            if name not in ("via", "cseq", "to", "call-id", "from"):
-                again.headers.set(name, value)
+        copied = [(n, v) for n, v in req.headers.items()
+                  if n not in ("via", "cseq", "to", "call-id", "from")]
+        for name in {n for n, _ in copied} | ({"contact"} - {n for n, _ in copied}):
+            again.headers.remove(name)
+        for name, value in copied:
+            again.headers.add(name, value)
         again.headers.add("authorization", authorization(
             chosen, self.user, password if password is not None else self.password,
             req.method, req.uri))
