@@ -38,7 +38,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
-async def wait_until(predicate: Callable[[], Any], timeout: float = DEADLINE, what: str = "") -> Any:
+async def wait_until(
+    predicate: Callable[[], Any], timeout: float = DEADLINE, what: str = ""
+) -> Any:
     """Poll ``predicate`` on the loop until it is truthy; fail after ``timeout``."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
@@ -108,7 +110,8 @@ class Host:
         self.changes += 1
 
     def registrations(self, state: str = "registered") -> list[Event]:
-        return [e for e in self.events if e.kind == "phone.registration" and e.data["state"] == state]
+        return [e for e in self.events
+                if e.kind == "phone.registration" and e.data["state"] == state]
 
 
 PHONES = {"101": "s3cret-101", "102": "s3cret-102", "103": "s3cret-103"}
@@ -177,7 +180,8 @@ class Phone(asyncio.DatagramProtocol):
         uri = uri or f"sip:{self.user}@127.0.0.1:{self.server[1]}"
         req = Request(method=method, uri=uri, body=body)
         h = req.headers
-        h.add("via", f"SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{secrets.token_hex(6)};rport")
+        branch = f"z9hG4bK{secrets.token_hex(6)}"
+        h.add("via", f"SIP/2.0/UDP 127.0.0.1:{self.port};branch={branch};rport")
         h.add("from", f'"Phone {self.user}" <sip:{self.user}@127.0.0.1>;tag={from_tag or self.tag}')
         h.add("to", to or f"<sip:{self.user}@127.0.0.1>")
         h.add("call-id", call_id or self.call_id)
@@ -196,9 +200,9 @@ class Phone(asyncio.DatagramProtocol):
 
         def found() -> Response | None:
             for msg in self.inbox[start:]:
-                if isinstance(msg, Response) and branch in (msg.headers.get("via") or ""):
-                    if msg.status >= 200 or not final:
-                        return msg
+                if (isinstance(msg, Response) and branch in (msg.headers.get("via") or "")
+                        and (msg.status >= 200 or not final)):
+                    return msg
             return None
 
         return await wait_until(found, timeout, f"response to {req.method}")

@@ -18,7 +18,8 @@ from drivers.sip.message import (
 INVITE = (
     b"INVITE sip:102@box.local SIP/2.0\r\n"
     b"Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKaaa;rport\r\n"
-    b"Via: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKbbb, SIP/2.0/TCP [2001:db8::1]:5070;branch=z9hG4bKccc\r\n"
+    b"Via: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKbbb, "
+    b"SIP/2.0/TCP [2001:db8::1]:5070;branch=z9hG4bKccc\r\n"
     b"max-forwards: 70\r\n"
     b'f: "Desk, 101" <sip:101@box.local>;tag=ab12\r\n'
     b"t: <sip:102@box.local>\r\n"

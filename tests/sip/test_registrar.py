@@ -164,9 +164,9 @@ async def test_qualify_marks_silent_phone_unreachable_and_answering_one_reachabl
                     if options.headers.get("x-answered"):
                         continue
                     options.headers.add("x-answered", "1")
-                    reply = "SIP/2.0 200 OK\r\n" + "".join(
-                        f"{n}: {v}\r\n" for n, v in options.headers.items()
-                        if n in ("via", "from", "to", "call-id", "cseq")) + "Content-Length: 0\r\n\r\n"
+                    echoed = "".join(f"{n}: {v}\r\n" for n, v in options.headers.items()
+                                     if n in ("via", "from", "to", "call-id", "cseq"))
+                    reply = f"SIP/2.0 200 OK\r\n{echoed}Content-Length: 0\r\n\r\n"
                     phone.send_raw(reply.encode())
 
             async def keep_answering() -> None:
