@@ -1,1 +1,5 @@
-"""Automatic call distribution: queues, strategies, operators ' state machine."""
+"""Automatic call distribution: queues, strategies, operators' state machine."""
+
+from .engine import Acd
+
+__all__ = ["Acd"]

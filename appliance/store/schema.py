@@ -180,6 +180,52 @@ CREATE TABLE api_tokens (
 )
 
 
+migration(
+    "ivr: call flows (versioned), prompts, voicemail",
+    """
+-- A call flow is a graph of nodes kept as JSON.  Saving makes a new version; exactly one
+-- version per name is active, and restoring an old one makes it a new version again.
+CREATE TABLE flows (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    graph TEXT NOT NULL,                     -- JSON: start, language, operator, nodes
+    created_at REAL NOT NULL,
+    active INTEGER NOT NULL DEFAULT 0,
+    note TEXT NOT NULL DEFAULT '',           -- who saved it and why (restored from v3...)
+    UNIQUE (name, version)
+);
+CREATE UNIQUE INDEX flows_one_active ON flows(name) WHERE active = 1;
+
+CREATE TABLE prompts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    language TEXT NOT NULL,                  -- en, ru
+    text TEXT NOT NULL DEFAULT '',           -- what it says (the TTS input, or a note)
+    path TEXT NOT NULL,                      -- 8 kHz mono 16-bit WAV on the data partition
+    source TEXT NOT NULL,                    -- upload, tts
+    created_at REAL NOT NULL,
+    UNIQUE (name, language)
+);
+
+CREATE TABLE voicemail (
+    id INTEGER PRIMARY KEY,
+    call_id TEXT NOT NULL DEFAULT '',
+    line TEXT NOT NULL DEFAULT '',
+    queue TEXT NOT NULL DEFAULT '',
+    caller_number TEXT NOT NULL DEFAULT '',
+    digits TEXT NOT NULL DEFAULT '{}',       -- JSON: what the caller entered in the flow
+    path TEXT NOT NULL,
+    duration REAL NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    heard INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX voicemail_queue ON voicemail(queue, created_at);
+CREATE INDEX voicemail_heard ON voicemail(heard, created_at);
+""",
+)
+
+
 def current_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
 

@@ -1,0 +1,223 @@
+"""The running appliance as the web page sees it (``web.box.Box``): live pictures built
+from memory (ACD, channels), actions on live calls, and today's figures.
+
+Nothing here blocks the loop for long: the wallboard's daily figures are cached for a
+couple of seconds, reports run on a reader thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from drivers.base import Unreachable
+
+from .acd.api import OperatorStatus
+from .admin import ValidationError
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+KPI_CACHE_SECONDS = 2.0
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a prompt or music-on-hold file; nothing bigger
+
+
+class Box:
+    max_upload_bytes = MAX_UPLOAD_BYTES
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.store = daemon.store
+        self.bus = daemon.bus
+        self.admin = daemon.admin
+        self.board = daemon.board
+        self._kpi_cache: tuple[float, dict[str, dict[str, Any]]] | None = None
+
+    # -- time ------------------------------------------------------------------------------
+    def timezone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.store.setting("timezone") or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
+
+    def today_start(self) -> float:
+        now = datetime.fromtimestamp(self.board.clock.time(), self.timezone())
+        return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+    # -- the live picture ----------------------------------------------------------------------
+    def _today(self) -> dict[str, dict[str, Any]]:
+        now = self.board.clock.monotonic()
+        if self._kpi_cache is None or now - self._kpi_cache[0] > KPI_CACHE_SECONDS:
+            from .reports import queue_report
+
+            start = self.today_start()
+            rows = queue_report(self.store._conn, start, start + 86_400,
+                                self._service_levels())
+            self._kpi_cache = (now, {r["key"]: r for r in rows})
+        return self._kpi_cache[1]
+
+    def _service_levels(self) -> dict[str, int]:
+        return {name: cfg.service_level_seconds for name, cfg in self.board.queue_configs.items()}
+
+    def wallboard(self) -> dict[str, Any]:
+        board, acd = self.board, self.board.acd
+        now = board.clock.monotonic()
+        views = acd.operators()
+        today = self._today()
+        queues = []
+        for name in sorted(board.queue_configs):
+            waiting = []
+            for w in acd.waiting(name):
+                call = board.calls.get(w.call_id)
+                waiting.append({"call_id": w.call_id, "caller_number": w.caller_number,
+                                "caller_name": call.caller_name if call else "",
+                                "waited": round(w.waited), "callback": w.callback})
+            figures = today.get(name, {})
+            queues.append({
+                "name": name,
+                "waiting": waiting,
+                "longest_wait": max((w["waited"] for w in waiting), default=0),
+                "available": sum(1 for v in views if name in v.queues
+                                 and v.status is OperatorStatus.AVAILABLE),
+                "offered": figures.get("offered", 0),
+                "answered": figures.get("answered", 0),
+                "abandoned": figures.get("abandoned", 0),
+                "service_level": figures.get("service_level"),
+                "asa": figures.get("asa"),
+                "aht": figures.get("aht"),
+            })
+        operators = []
+        for v in views:
+            call = board.calls.get(v.call_id) if v.call_id else None
+            in_state = max(0.0, now - v.since)
+            wrapup_left = None
+            if v.status is OperatorStatus.WRAPUP:
+                longest = max((board.queue_configs[q].wrapup_seconds for q in v.queues
+                               if q in board.queue_configs), default=0)
+                wrapup_left = max(0, round(longest - in_state))
+            operators.append({
+                "name": v.name, "status": v.status.value, "in_state": round(in_state),
+                "reason": v.reason, "call_id": v.call_id,
+                "caller_number": call.caller_number if call else "",
+                "queues": sorted(v.queues), "wrapup_left": wrapup_left,
+                "calls_taken": v.calls_taken,
+            })
+        return {"queues": queues, "operators": operators}
+
+    def lines_status(self) -> list[dict[str, Any]]:
+        rows = []
+        for name, channel in sorted(self.board.channels.items()):
+            if channel.role != "line":
+                continue
+            status = channel.status()
+            rows.append({
+                "name": name, "kind": channel.kind,
+                "model": status.get("model", ""), "imei": status.get("imei", ""),
+                "operator": status.get("operator", ""),
+                "signal_bars": status.get("signal_bars"),
+                "sim": status.get("sim", ""), "registration": status.get("registration", ""),
+                "state": _line_state(status), "error": status.get("error", ""),
+                "details": status,
+            })
+        return rows
+
+    def phones_status(self) -> dict[str, dict[str, Any]]:
+        result: dict[str, dict[str, Any]] = {}
+        for channel in self.board.channels.values():
+            if channel.role != "phones":
+                continue
+            status = channel.status()
+            registered = status.get("registered", {})
+            if isinstance(registered, list):  # the loopback driver lists extensions
+                registered = {ext: {} for ext in registered}
+            for ext, info in registered.items():
+                result[ext] = {"registered": True, "contact": info.get("contact", ""),
+                               "user_agent": info.get("user_agent", ""),
+                               "expires_in": info.get("expires_in")}
+        return result
+
+    # -- actions -------------------------------------------------------------------------------
+    async def set_operator_state(self, name: str, state: str, reason: str = "") -> None:
+        acd = self.board.acd
+        view = self._operator_view(name)
+        if state == "available":
+            if view.status is OperatorStatus.LOGGED_OUT:
+                acd.login(name, reason="web")
+            elif view.status is OperatorStatus.PAUSED:
+                acd.unpause(name)
+        elif state == "paused":
+            if view.status is OperatorStatus.LOGGED_OUT:
+                acd.login(name, reason="web")
+            acd.pause(name, reason or "pause")
+        elif state == "logged_out":
+            acd.logout(name, reason="web")
+        else:
+            raise ValidationError({"state": "choose available, paused or logged out"})
+        self.board._sync_operator_states()
+
+    def _operator_view(self, name: str):
+        try:
+            return self.board.acd.operator(name)
+        except KeyError as exc:
+            raise ValidationError({"operator": "no such operator"}) from exc
+
+    async def click_to_call(self, operator: str, number: str) -> str:
+        self._operator_view(operator)
+        number = number.strip().replace(" ", "").replace("-", "")
+        try:
+            call = self.board.click_to_call(operator, number)
+        except Unreachable as exc:
+            raise ValidationError({"number": str(exc)}) from exc
+        return call.id
+
+    async def callback(self, callback_id: int, operator: str) -> str:
+        rows = self.store.query("SELECT * FROM callbacks WHERE id = ?", (callback_id,))
+        if not rows or rows[0]["status"] not in ("waiting", "failed"):
+            raise ValidationError({"callback": "this callback is not waiting any more"})
+        self._operator_view(operator)
+        try:
+            call = self.board.click_to_call(operator, rows[0]["number"],
+                                            callback_id=callback_id, queue=rows[0]["queue"])
+        except Unreachable as exc:
+            raise ValidationError({"callback": str(exc)}) from exc
+        await asyncio.wrap_future(self.board.recorder.callback_done(callback_id, "dialling",
+                                                                    operator))
+        return call.id
+
+    async def request_callback(self, number: str, queue: str, call_id: str = "",
+                               operator: str = "") -> int:
+        if not number.strip():
+            raise ValidationError({"number": "a callback needs a number"})
+        return await asyncio.wrap_future(
+            self.board.recorder.new_callback(number.strip(), queue, call_id, operator))
+
+    async def set_disposition(self, call_id: str, disposition: str, note: str) -> None:
+        if not self.store.query("SELECT 1 FROM calls WHERE id = ?", (call_id,)):
+            raise ValidationError({"call": "no such call"})
+        await asyncio.wrap_future(self.board.set_disposition(call_id, disposition, note))
+
+    def provisioning(self, mac: str, user_agent: str, filename: str):
+        from .provisioning import render_for_mac
+
+        return render_for_mac(self, mac, user_agent, filename)
+
+    async def reports(self, group: str, start: float, end: float, *, queue: str = "",
+                      operator: str = "") -> list[dict[str, Any]]:
+        from . import reports
+
+        levels = self._service_levels()
+        tz = self.timezone()
+        return await self.store.read(
+            lambda conn: reports.grouped(conn, group, start, end, levels, tz=tz,
+                                         queue=queue, operator=operator))
+
+
+def _line_state(status: dict[str, Any]) -> str:
+    state = status.get("state", "")
+    if state in ("idle", "ringing", "in_call", "down"):
+        return state
+    if state == "ready":
+        return "in_call" if status.get("calls") else "idle"
+    return "down"

@@ -1,0 +1,1 @@
+"""make demo: a live small site on simulated hardware."""

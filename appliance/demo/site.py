@@ -1,0 +1,104 @@
+"""The demo site: queues, operators at simulated phones, simulated lines, live callers.
+
+Setting up is idempotent: what exists is kept, so a second ``make demo`` continues
+with the history of the first.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from appliance.acd.config import QueueConfig
+from appliance.admin import ValidationError
+from drivers.loopback import LoopbackPhones
+
+from .traffic import TrafficGenerator, TrafficProfile
+
+log = logging.getLogger(__name__)
+
+OPERATORS = ["Anna", "Boris", "Vera", "Gleb", "Daria", "Egor", "Zhanna", "Ivan", "Kira", "Lev"]
+QUEUES = [
+    QueueConfig(name="support", strategy="longest-idle", wrapup_seconds=8, max_wait=240,
+                overflow="callback"),
+    QueueConfig(name="sales", strategy="ring-all", wrapup_seconds=5, max_wait=180,
+                overflow="queue:support"),
+]
+
+
+class LoopbackCaller:
+    """A traffic-generator handle for a caller on a loopback line."""
+
+    def __init__(self, leg) -> None:
+        self.leg = leg
+
+    def hangup(self) -> None:
+        self.leg.far_end_hangup()
+
+    def press(self, digit: str) -> None:
+        self.leg.far_end_dtmf(digit)
+
+
+class DemoSite:
+    def __init__(self, args: Any) -> None:
+        self.args = args
+        self.traffic: list[TrafficGenerator] = []
+
+    async def setup(self, daemon) -> None:
+        admin = daemon.admin
+        board = daemon.board
+        for config in QUEUES:
+            if admin.queue(config.name) is None:
+                await admin.save_queue(config, create=True)
+        names = OPERATORS[: self.args.operators]
+        existing_phones = {p["extension"] for p in admin.phones()}
+        for n, name in enumerate(names):
+            extension = str(101 + n)
+            if extension not in existing_phones:
+                await admin.add_phone(extension, name=f"{name}'s desk")
+            queues = {"support": 0, "sales": 0 if n % 2 == 0 else 1}
+            try:
+                await admin.save_operator(name, extension, str(11 + n), queues,
+                                          create=admin.operator(name) is None)
+            except ValidationError as exc:
+                log.warning("demo operator %s: %s", name, exc)
+        phones = LoopbackPhones("desk-phones", {
+            "extensions": [str(101 + n) for n in range(len(names))],
+            "answer_after": [2, 7], "talk_seconds": [25, 110], "no_answer_ratio": 0.1,
+        }, board)
+        await board.add_channel(phones)
+        if "loopback" in self.args.lines.split(","):
+            await self._loopback_line(daemon)
+        board.load_config()
+        for name in names:
+            board.acd.login(name, reason="demo")
+        self._print_banner(daemon)
+
+    async def _loopback_line(self, daemon) -> None:
+        admin, board = daemon.admin, daemon.board
+        name = "demo-line"
+        if not any(line["name"] == name for line in admin.lines()):
+            await admin.save_line(name, "loopback", {"number": "+74951234567"},
+                                  "queue:support", create=True)
+        await board.sync_line(name)
+        line = board.channels[name]
+
+        def waiting(handle: LoopbackCaller) -> bool:
+            call = board.calls.get(handle.leg.call_id or "")
+            return call is not None and call.state in ("queued", "ringing")
+
+        generator = TrafficGenerator(
+            board.clock, lambda number: LoopbackCaller(line.place_call(number)), waiting,
+            TrafficProfile(calls_per_minute=self.args.rate))
+        generator.start()
+        self.traffic.append(generator)
+        daemon.extras.append(generator)
+
+    def _print_banner(self, daemon) -> None:
+        host, _port = daemon.config.web_address
+        print(f"\ncallbox demo is running: http://{host}:{daemon.web_port}/")
+        login = getattr(daemon, "demo_login", None)
+        if login:
+            print(f"  log in as {login[0]} / {login[1]}")
+        print(f"  {len(self.traffic)} simulated line(s), calls arriving about "
+              f"{self.args.rate:g} a minute; Ctrl-C stops\n", flush=True)

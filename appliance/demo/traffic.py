@@ -1,0 +1,84 @@
+"""Callers for the demo: random arrivals, random numbers, some impatient, some asking
+to be called back.  It knows nothing of drivers: ``place_call(number)`` returns a
+handle with ``hangup()`` and ``press(digit)``, and ``waiting(handle)`` says whether
+that caller is still waiting in a queue.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from appliance.clock import Clock
+
+
+@dataclass
+class TrafficProfile:
+    calls_per_minute: float = 4.0
+    patience_mean: float = 90.0  # seconds a caller waits before hanging up (exponential)
+    callback_ratio: float = 0.1  # of callers who, instead of waiting, press 1
+    repeat_ratio: float = 0.2  # callers who called before (sticky operator shows)
+    max_calls: int = 0  # 0 = until stopped
+
+
+class TrafficGenerator:
+    def __init__(self, clock: Clock, place_call: Callable[[str], Any],
+                 waiting: Callable[[Any], bool], profile: TrafficProfile | None = None,
+                 seed: int | None = None) -> None:
+        self.clock = clock
+        self.place_call = place_call
+        self.waiting = waiting
+        self.profile = profile or TrafficProfile()
+        self.random = random.Random(seed)
+        self.placed = 0
+        self.abandoned = 0
+        self.callbacks = 0
+        self._known: list[str] = []
+        self._timer = None
+        self._running = False
+
+    def start(self) -> None:
+        self._running = True
+        self._schedule()
+
+    def stop(self) -> None:
+        self._running = False
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _schedule(self) -> None:
+        rate = self.profile.calls_per_minute / 60.0
+        self._timer = self.clock.call_later(self.random.expovariate(rate), self._arrival)
+
+    def _number(self) -> str:
+        if self._known and self.random.random() < self.profile.repeat_ratio:
+            return self.random.choice(self._known)
+        number = "+7" + self.random.choice(["916", "903", "495", "812"]) + \
+            "".join(self.random.choice("0123456789") for _ in range(7))
+        self._known.append(number)
+        return number
+
+    def _arrival(self) -> None:
+        if not self._running:
+            return
+        handle = self.place_call(self._number())
+        self.placed += 1
+        if self.random.random() < self.profile.callback_ratio:
+            self.clock.call_later(self.random.uniform(8, 20), self._ask_callback, handle)
+        else:
+            patience = self.random.expovariate(1 / self.profile.patience_mean)
+            self.clock.call_later(patience, self._impatient, handle)
+        if not self.profile.max_calls or self.placed < self.profile.max_calls:
+            self._schedule()
+
+    def _impatient(self, handle: Any) -> None:
+        if self.waiting(handle):
+            self.abandoned += 1
+            handle.hangup()
+
+    def _ask_callback(self, handle: Any) -> None:
+        if self.waiting(handle):
+            self.callbacks += 1
+            handle.press("1")
