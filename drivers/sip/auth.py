@@ -82,7 +82,7 @@ class DigestAuthenticator:
         """Issue time, a salt (every challenge its own nonce, so that nonce counts of
         phones challenged in the same second do not collide), and a MAC of both."""
         stamp = f"{issued:x}.{salt}"
-        mac = hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:20]
+        mac = hmac.digest(self._secret, stamp.encode(), "sha256").hex()[:20]
         return f"{stamp}.{mac}"
 
     def challenges(self, stale: bool = False) -> list[str]:

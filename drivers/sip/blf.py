@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from .dialog import Dialog
-from .headers import parse_uri
+from .headers import header_tag, parse_uri
 from .message import Request
 from .stack import make_response, new_tag
 from .transaction import Peer, ServerTransaction
@@ -138,9 +138,4 @@ class Blf:
 
 
 def _to_tag(request: Request) -> str:
-    to = request.headers.get("to") or ""
-    for param in to.split(";")[1:]:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "tag":
-            return value.strip()
-    return ""
+    return header_tag(request.headers.get("to") or "")

@@ -20,8 +20,8 @@ from drivers.base import CallerId, Cause, Channel, ChannelHost, LegListener, Leg
 from .auth import AuthGuard, DigestAuthenticator
 from .blf import Blf
 from .call import SipLeg
-from .headers import parse_name_addr, parse_uri, split_hostport
-from .message import Request, Response, SipParseError
+from .headers import header_tag, parse_name_addr, parse_uri, split_hostport
+from .message import Request, Response
 from .registrar import Binding, RegisterError, Registrar, apply_register_error
 from .rtp import PlayoutTicker, RtpSession, parse_port_range
 from .stack import SipStack, make_response
@@ -365,7 +365,4 @@ class SipChannel(Channel):
 
 
 def _to_tag(request: Request) -> str:
-    try:
-        return parse_name_addr(request.headers.get("to") or "").tag
-    except SipParseError:
-        return ""
+    return header_tag(request.headers.get("to") or "")

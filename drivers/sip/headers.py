@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from .message import SipParseError
+from .message import Message, SipParseError
 
 MAGIC_COOKIE = "z9hG4bK"  # RFC 3261 8.1.1.7: branch prefix of an RFC 3261 transaction
 
@@ -18,16 +18,34 @@ MAGIC_COOKIE = "z9hG4bK"  # RFC 3261 8.1.1.7: branch prefix of an RFC 3261 trans
 def parse_params(text: str) -> dict[str, str]:
     """``;a=b;c`` -> ``{"a": "b", "c": ""}`` (names lower-case, quotes removed)."""
     params: dict[str, str] = {}
+    if not text:
+        return params
     for part in text.split(";"):
-        part = part.strip()
-        if not part:
+        name, eq, value = part.partition("=")
+        name = name.strip().lower()
+        if not name:
             continue
-        name, _, value = part.partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-            value = value[1:-1]
-        params[name.strip().lower()] = value
+        if eq:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+                value = value[1:-1]
+        params[name] = value
     return params
+
+
+def header_tag(value: str) -> str:
+    """The ``tag`` parameter of a From/To value, without parsing the URI (hot path)."""
+    close = value.rfind(">")
+    if close >= 0:
+        params = value[close + 1:]
+    else:
+        semi = value.find(";")
+        params = value[semi:] if semi >= 0 else ""
+    for part in params.split(";"):
+        name, _, tag = part.partition("=")
+        if name.strip().lower() == "tag":
+            return tag.strip()
+    return ""
 
 
 def format_params(params: dict[str, str]) -> str:
@@ -108,6 +126,12 @@ _NAME_ADDR = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^<"]*?))\s*<([^>]*)>(.*)$'
 
 
 def parse_name_addr(text: str) -> NameAddr:
+    lt = text.find("<")
+    if lt >= 0 and '"' not in text[:lt]:  # the common unquoted form, without the regex
+        gt = text.find(">", lt)
+        if gt > 0:
+            return NameAddr(parse_uri(text[lt + 1:gt]), text[:lt].strip(),
+                            parse_params(text[gt + 1:]))
     match = _NAME_ADDR.match(text)
     if match:
         quoted, token, uri, rest = match.groups()
@@ -155,6 +179,15 @@ def parse_via(text: str) -> Via:
     return Via(pieces[2].lower(), host, port, parse_params(params))
 
 
+def top_via(message: Message) -> Via:
+    """The message's top Via, parsed once and kept on the message."""
+    via = message.via
+    if via is None:
+        via = parse_via(message.headers.get("via") or "")
+        message.via = via
+    return via  # type: ignore[return-value]
+
+
 _AUTH_PARAM = re.compile(r'\s*([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?')
 
 
@@ -162,12 +195,8 @@ def parse_auth(text: str) -> tuple[str, dict[str, str]]:
     """``Digest realm="x", nonce="y"`` -> ``("digest", {...})`` (RFC 7616 section 3.4)."""
     scheme, _, rest = text.strip().partition(" ")
     params: dict[str, str] = {}
-    pos = 0
-    while pos < len(rest):
-        match = _AUTH_PARAM.match(rest, pos)
-        if not match or match.end() == pos:
-            raise SipParseError("bad authentication header")
-        name, quoted, token = match.groups()
-        params[name.lower()] = quoted.replace('\\"', '"') if quoted is not None else token
-        pos = match.end()
+    for name, quoted, token in _AUTH_PARAM.findall(rest):
+        params[name.lower()] = quoted.replace('\\"', '"') if quoted else token
+    if rest.strip() and not params:
+        raise SipParseError("bad authentication header")
     return scheme.lower(), params

@@ -44,32 +44,57 @@ class SipParseError(Exception):
         self.partial = partial
 
 
+_CANONICAL_CACHE: dict[str, str] = {}
+
+
 def canonical(name: str) -> str:
-    return CANONICAL.get(name) or "-".join(p.capitalize() for p in name.split("-"))
+    cached = _CANONICAL_CACHE.get(name)
+    if cached is None:
+        cached = CANONICAL.get(name) or "-".join(p.capitalize() for p in name.split("-"))
+        if len(_CANONICAL_CACHE) < 1000:  # names come from the wire: bound the cache
+            _CANONICAL_CACHE[name] = cached
+    return cached
 
 
 class Headers:
-    """Ordered headers with case-insensitive lookup; names are kept lower-case."""
+    """Ordered headers with case-insensitive lookup; names are kept lower-case.
 
-    __slots__ = ("_items",)
+    A name -> values index is built on the first lookup (a REGISTER is looked into a
+    dozen times) and dropped on any change.
+    """
+
+    __slots__ = ("_items", "_index")
 
     def __init__(self, items: list[tuple[str, str]] | None = None) -> None:
         self._items: list[tuple[str, str]] = items or []
+        self._index: dict[str, list[str]] | None = None
+
+    def _lookup(self) -> dict[str, list[str]]:
+        index = self._index
+        if index is None:
+            index = {}
+            for key, value in self._items:
+                values = index.get(key)
+                if values is None:
+                    index[key] = [value]
+                else:
+                    values.append(value)
+            self._index = index
+        return index
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        for key, value in self._items:
-            if key == name:
-                return value
-        return default
+        values = self._lookup().get(name)
+        return values[0] if values else default
 
     def get_all(self, name: str) -> list[str]:
-        return [value for key, value in self._items if key == name]
+        return list(self._lookup().get(name, ()))
 
     def __contains__(self, name: str) -> bool:
-        return any(key == name for key, _ in self._items)
+        return name in self._lookup()
 
     def add(self, name: str, value: str) -> None:
         self._items.append((name.lower(), value))
+        self._index = None
 
     def set(self, name: str, value: str) -> None:
         name = name.lower()
@@ -78,10 +103,19 @@ class Headers:
 
     def prepend(self, name: str, value: str) -> None:
         self._items.insert(0, (name.lower(), value))
+        self._index = None
+
+    def replace_first(self, name: str, value: str) -> None:
+        for i, (key, _) in enumerate(self._items):
+            if key == name:
+                self._items[i] = (name, value)
+                self._index = None
+                return
 
     def remove(self, name: str) -> None:
         name = name.lower()
         self._items = [(k, v) for k, v in self._items if k != name]
+        self._index = None
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._items)
@@ -94,6 +128,7 @@ class Headers:
 class Message:
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
+    via: object = None  # the parsed top Via, cached by whoever parses it first
 
     @property
     def call_id(self) -> str:
@@ -152,30 +187,35 @@ def _parse_start(line: str) -> Message:
 
 
 def _parse_headers(lines: list[str], message: Message) -> None:
+    if len(lines) > MAX_HEADERS:
+        raise SipParseError("too many headers")
     items = message.headers._items
+    append = items.append
+    compact, lists = COMPACT, COMMA_LISTS
     for line in lines:
         if not line:
             continue
-        if line[0] in " \t":  # folded continuation (RFC 3261 7.3.1)
+        first = line[0]
+        if first == " " or first == "\t":  # folded continuation (RFC 3261 7.3.1)
             if not items:
                 raise SipParseError("continuation line before any header")
             name, value = items[-1]
             items[-1] = (name, f"{value} {line.strip()}")
             continue
-        name, colon, value = line.partition(":")
-        name = name.rstrip().lower()
-        if not colon or not name or " " in name:
+        colon = line.find(":")
+        name = line[:colon].rstrip().lower() if colon > 0 else ""
+        if not name or " " in name or "\t" in name:
             raise SipParseError(f"malformed header line {line[:40]!r}")
         if len(line) > MAX_HEADER_LINE:
             raise SipParseError(f"header {name} too long")
-        name = COMPACT.get(name, name)
-        value = value.strip()
-        if name in COMMA_LISTS and "," in value:
+        name = compact.get(name, name)
+        value = line[colon + 1:].strip()
+        if name in lists and "," in value:
             items.extend((name, part) for part in split_commas(value))
         else:
-            items.append((name, value))
-        if len(items) > MAX_HEADERS:
-            raise SipParseError("too many headers")
+            append((name, value))
+    if len(items) > MAX_HEADERS:
+        raise SipParseError("too many headers")
 
 
 def _check(message: Message) -> None:

@@ -11,7 +11,7 @@ import logging
 import secrets
 from typing import TYPE_CHECKING, Protocol
 
-from .headers import parse_via
+from .headers import parse_via, top_via
 from .message import KeepAlive, Message, Request, Response, SipParseError, parse_message
 from .transaction import (
     ClientTransaction,
@@ -168,19 +168,14 @@ class SipStack:
 
     def _stamp_via(self, request: Request, peer: Peer) -> None:
         """RFC 3261 18.2.1 'received' and RFC 3581 'rport' on the top Via."""
-        top = request.headers.get("via") or ""
-        via = parse_via(top)
+        via = top_via(request)
         has_rport = "rport" in via.params
         if via.host == peer.host and not has_rport:
             return
         via.params["received"] = peer.host
         if has_rport:
             via.params["rport"] = str(peer.port)
-        items = request.headers._items
-        for i, (name, value) in enumerate(items):
-            if name == "via" and value is top:
-                items[i] = ("via", str(via))
-                break
+        request.headers.replace_first("via", str(via))
 
     def _on_response(self, response: Response, peer: Peer) -> None:
         if len(response.headers.get_all("via")) != 1:

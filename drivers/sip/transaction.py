@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .headers import MAGIC_COOKIE, parse_name_addr, parse_via
+from .headers import MAGIC_COOKIE, header_tag, parse_via, top_via
 from .message import Request, Response, SipParseError
 
 if TYPE_CHECKING:
@@ -52,14 +53,14 @@ def new_branch() -> str:
 
 def server_key(request: Request) -> tuple:
     """Match a request to its server transaction (RFC 3261 17.2.3)."""
-    top = request.headers.get("via") or ""
-    via = parse_via(top)
+    via = top_via(request)
     method = "INVITE" if request.method == "ACK" else request.method
-    if via.branch.startswith(MAGIC_COOKIE):
-        return (via.branch, via.host, via.port, method)
+    branch = via.branch
+    if branch.startswith(MAGIC_COOKIE):
+        return (branch, via.host, via.port, method)
     # RFC 2543 peers: no unique branch, fall back on the dialog identifiers
-    from_tag = parse_name_addr(request.headers.get("from") or "").tag
-    return (request.call_id, request.cseq[0], from_tag, top, method)
+    from_tag = header_tag(request.headers.get("from") or "")
+    return (request.call_id, request.cseq[0], from_tag, via.host, via.port, method)
 
 
 class Timers:
@@ -91,6 +92,26 @@ class TransactionLayer:
         self.t1, self.t2, self.t4 = t1, t2, t4
         self.servers: dict[tuple, ServerTransaction] = {}
         self.clients: dict[tuple, ClientTransaction] = {}
+        # Completed non-INVITE server transactions wait out Timer J here.  J is the same
+        # for all, so the queue is in deadline order and one sweep timer serves them all
+        # (a REGISTER storm would otherwise put a timer per transaction on the heap).
+        self._lingering: deque[tuple[float, ServerTransaction]] = deque()
+        self._sweep: Timer | None = None
+
+    def linger(self, tx: ServerTransaction, seconds: float) -> None:
+        self._lingering.append((self.clock.monotonic() + seconds, tx))
+        if self._sweep is None:
+            self._sweep = self.clock.call_later(seconds, self._sweep_lingering)
+
+    def _sweep_lingering(self) -> None:
+        now = self.clock.monotonic()
+        queue = self._lingering
+        while queue and queue[0][0] <= now:
+            queue.popleft()[1].terminate()
+        self._sweep = None
+        if queue:
+            self._sweep = self.clock.call_later(max(queue[0][0] - now, 0.1),
+                                                self._sweep_lingering)
 
     # -- server side ------------------------------------------------------------------
     def match_request(self, request: Request) -> ServerTransaction | None:
@@ -124,7 +145,7 @@ class TransactionLayer:
 
     def match_response(self, response: Response) -> ClientTransaction | None:
         try:
-            branch = parse_via(response.headers.get("via") or "").branch
+            branch = top_via(response).branch
             method = response.cseq[1]
         except (SipParseError, ValueError):
             return None
@@ -133,6 +154,9 @@ class TransactionLayer:
     def close(self) -> None:
         for tx in [*self.servers.values(), *self.clients.values()]:
             tx.timers.stop_all()
+        if self._sweep is not None:
+            self._sweep.cancel()
+        self._lingering.clear()
         self.servers.clear()
         self.clients.clear()
 
@@ -161,8 +185,11 @@ class ServerTransaction:
 
     def _final(self, response: Response) -> None:
         self.state = "completed"
-        wait = 0.0 if self.peer.reliable else 64 * self.layer.t1  # Timer J
-        self.timers.start("J", wait, self.terminate)
+        self.request = None  # type: ignore[assignment]  # only the answer is needed now
+        if self.peer.reliable:
+            self.terminate()
+        else:
+            self.layer.linger(self, 64 * self.layer.t1)  # Timer J
 
     def retransmission(self, request: Request) -> None:
         """The same request arrived again: repeat our last answer (17.2.2)."""

@@ -23,22 +23,71 @@ StreamHandler = Callable[[Parsed, Peer], None]
 MAX_TCP_BUFFER = 256 * 1024  # a peer that floods without framing is cut off
 
 
-class UdpEndpoint(asyncio.DatagramProtocol):
+class UdpEndpoint:
+    """The SIP UDP socket, read straight from the loop's selector.
+
+    asyncio's datagram transport reads one datagram per loop iteration; under a
+    REGISTER storm that is one epoll round trip per message.  Here each wake-up drains
+    what the kernel has queued (up to a batch), and sends go straight to the socket: a
+    full send buffer drops the datagram, which SIP's retransmissions are made for.
+    """
+
+    BATCH = 64
+
     def __init__(self, on_datagram: DatagramHandler) -> None:
         self.on_datagram = on_datagram
-        self.transport: asyncio.DatagramTransport | None = None
+        self.sock: socket.socket | None = None
+        self.dropped_sends = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple) -> None:
+    def open(self, host: str, port: int) -> int:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
-            self.on_datagram(data, Peer("udp", addr[0], addr[1]))
-        except Exception:  # one bad datagram must not stop the listener
-            log.exception("SIP datagram from %s:%s failed", addr[0], addr[1])
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            sock.bind((host, port))
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        self.sock = sock
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(sock.fileno(), self._readable)
+        return sock.getsockname()[1]
 
-    def error_received(self, exc: Exception) -> None:
-        log.debug("SIP UDP error: %s", exc)  # ICMP port unreachable from a gone phone
+    def _readable(self) -> None:
+        sock = self.sock
+        if sock is None:
+            return
+        for _ in range(self.BATCH):
+            try:
+                data, addr = sock.recvfrom(65_535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:  # ICMP port unreachable from a phone that left
+                log.debug("SIP UDP error: %s", error)
+                continue
+            try:
+                self.on_datagram(data, Peer("udp", addr[0], addr[1]))
+            except Exception:  # one bad datagram must not stop the listener
+                log.exception("SIP datagram from %s:%s failed", addr[0], addr[1])
+
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
+        if self.sock is None:
+            return
+        try:
+            self.sock.sendto(data, addr)
+        except (BlockingIOError, InterruptedError):
+            self.dropped_sends += 1
+        except OSError as error:
+            log.debug("SIP UDP send to %s failed: %s", addr, error)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            if self._loop is not None:
+                self._loop.remove_reader(self.sock.fileno())
+            self.sock.close()
+            self.sock = None
 
 
 class TcpConnection(asyncio.Protocol):
@@ -108,22 +157,22 @@ class Transports:
     async def start(self, host: str, port: int, tcp: bool = True) -> None:
         loop = asyncio.get_running_loop()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: self.udp, local_addr=(host, port), family=family
-        )
+        self.udp_port = self.udp.open(host, port)
         self.host = host
-        self.udp_port = transport.get_extra_info("sockname")[1]
         if tcp:
             # Same port number for TCP as for UDP, as phones expect (RFC 3261 18.2.1)
-            self.tcp_server = await loop.create_server(
-                lambda: TcpConnection(self), host, self.udp_port, family=family
-            )
+            try:
+                self.tcp_server = await loop.create_server(
+                    lambda: TcpConnection(self), host, self.udp_port, family=family
+                )
+            except OSError:
+                self.udp.close()
+                raise
             self.tcp_port = self.udp_port
 
     def send(self, data: bytes, peer: Peer) -> None:
         if peer.transport == "udp":
-            if self.udp.transport is not None:
-                self.udp.transport.sendto(data, (peer.host, peer.port))
+            self.udp.sendto(data, (peer.host, peer.port))
             return
         conn = self.connections.get((peer.host, peer.port))
         if conn is None:
@@ -154,8 +203,7 @@ class Transports:
         return self._local_for[towards]
 
     async def close(self) -> None:
-        if self.udp.transport is not None:
-            self.udp.transport.close()
+        self.udp.close()
         for conn in list(self.connections.values()):
             if conn.transport is not None:
                 conn.transport.close()
