@@ -23,6 +23,7 @@ from drivers.sip.transaction import ClientTransaction, InviteServerTransaction, 
 from .phone_auth import MAX_AUTH_ROUNDS, AuthFailed
 from .phone_media import PhoneMedia
 from .phone_policy import RingDecision
+from .phone_requests import cancel_for, dtmf_info, dtmf_relay_digit, next_attempt
 
 if TYPE_CHECKING:
     from appliance.clock import Timer
@@ -69,6 +70,7 @@ class SimCall:
         self._cancel_pending = False
         self._auth_rounds = 0
         self._delayed_offer = False
+        self._held = False
         self._timers: list[Timer] = []
         self._waiters: list[tuple[set[CallState], asyncio.Future]] = []
 
@@ -134,6 +136,7 @@ class SimCall:
         self.dialog = Dialog.as_uas(request, tx.peer, new_tag(), contact)
         self.phone.bind_dialog(self)
         if decision.action == "busy":
+            self.phone.emit("incoming", self, action="busy", answer_after=None)
             self._final(486)
             self._end("busy", remote=False, status=486)
             return
@@ -262,19 +265,11 @@ class SimCall:
             self._end("failed", remote=True, status=response.status)
             return
         assert self.invite is not None
-        old = self.invite
-        again = Request(method="INVITE", uri=old.uri, body=old.body)
-        for name, value in old.headers.items():
-            if name not in ("via", "cseq", "authorization", "proxy-authorization"):
-                again.headers.add(name, value)
-        again.headers.add("cseq", f"{old.cseq[0] + 1} INVITE")
-        self._authorize(again)
-        self._send_invite(again)
-
-    def _authorize(self, request: Request) -> None:
-        header = self.phone.digest.header(request.method, request.uri)
+        again = next_attempt(self.invite)
+        header = self.phone.digest.header(again.method, again.uri)
         if header is not None:
-            request.headers.set(*header)
+            again.headers.set(*header)
+        self._send_invite(again)
 
     def _invite_ok(self, tx: ClientTransaction, response: Response) -> None:
         assert self.invite is not None
@@ -298,14 +293,8 @@ class SimCall:
     def _send_cancel(self) -> None:
         """CANCEL once the INVITE has a provisional (RFC 3261 9.1); until then, wait."""
         self._cancel_pending = False
-        invite = self.invite
-        assert invite is not None
-        cancel = Request(method="CANCEL", uri=invite.uri)
-        for name in ("via", "from", "to", "call-id", "route"):
-            for value in invite.headers.get_all(name):
-                cancel.headers.add(name, value)
-        cancel.headers.add("cseq", f"{invite.cseq[0]} CANCEL")
-        self.phone.send(cancel, lambda tx, r: None, keep_via=True)
+        assert self.invite is not None
+        self.phone.send(cancel_for(self.invite), lambda tx, r: None, keep_via=True)
 
     # -- in dialog ----------------------------------------------------------------------
     def in_dialog(self, tx: ServerTransaction, request: Request) -> None:
@@ -321,7 +310,7 @@ class SimCall:
             self._reinvite(tx, request)
         elif method == "INFO":
             tx.respond(make_response(request, 200))
-            signal = _dtmf_relay(request.body)
+            signal = dtmf_relay_digit(request.body)
             if signal:
                 self._dtmf(signal)
         elif method in ("OPTIONS", "NOTIFY"):
@@ -341,8 +330,11 @@ class SimCall:
         response.headers.add("contact", self.dialog.contact)
         response.headers.add("content-type", "application/sdp")
         response.body = body
+        held = self._held
+        self._held = not self.media.rtp.send_enabled
         tx.respond(response)
-        self.phone.emit("hold", self, on_hold=not self.media.rtp.send_enabled)
+        if held != self._held:
+            self.phone.emit("hold", self, on_hold=self._held)
 
     # -- commands -----------------------------------------------------------------------
     def hangup(self) -> None:
@@ -371,10 +363,7 @@ class SimCall:
             return
         assert self.dialog is not None
         for digit in digits:
-            info = self.dialog.request("INFO")
-            info.headers.add("content-type", "application/dtmf-relay")
-            info.body = f"Signal={digit}\r\nDuration=160\r\n".encode()
-            self.phone.send(info, lambda tx, r: None)
+            self.phone.send(dtmf_info(self.dialog, digit), lambda tx, r: None)
 
     def _dtmf(self, digit: str) -> None:
         self.digits += digit
@@ -399,11 +388,3 @@ class SimCall:
                 "frames_heard": self.frames_heard, "frames_spoken": self.frames_spoken,
                 "digits": self.digits}
 
-
-def _dtmf_relay(body: bytes) -> str:
-    """The digit of an ``application/dtmf-relay`` INFO body (``Signal=5``)."""
-    for line in body.decode("utf-8", "replace").splitlines():
-        name, _, value = line.partition("=")
-        if name.strip().lower() == "signal" and value.strip():
-            return value.strip()[:1]
-    return ""

@@ -18,11 +18,8 @@ runs some from the command line.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,7 +49,8 @@ from .phone_register import Registration, RegistrationFailed
 log = logging.getLogger(__name__)
 
 USER_AGENT = "callbox-simphone/1"
-HISTORY = 200  # ended calls kept per phone for tests and the demo's counters
+HISTORY = 200  # calls kept per phone for tests and the demo's counters
+KEEP_RECORDINGS = 3  # ended calls whose heard audio is kept (the rest would be megabytes)
 # RFC 3261 25.1 user part: what a dialled string may carry unescaped ('#' must be %23).
 USER_SAFE = "-_.!~*'()&=+$,;?/"
 
@@ -112,11 +110,15 @@ class SimPhone:
         return f"<SimPhone {self.extension} {self.registration.state}>"
 
     # -- lifecycle ----------------------------------------------------------------------
-    async def start(self, timeout: float = 10.0) -> None:
+    async def start(self, timeout: float = 10.0, register: bool = True) -> None:
         """Open the phone's SIP socket and register.  Raises :class:`RegistrationFailed`
-        (and closes the phone again) when the box refuses or does not answer."""
+        (and closes the phone again) when the box refuses or does not answer.
+        ``register=False`` only opens the socket: the registrar is then just the
+        outbound proxy calls go to (a peer such as sipp that takes no REGISTER)."""
         await self.stack.start(self.local_host, 0, tcp=False)
         self.running = True
+        if not register:
+            return
         try:
             await self.registration.register(timeout)
         except RegistrationFailed:
@@ -237,6 +239,9 @@ class SimPhone:
             self.dialogs.pop(call.dialog.key, None)
         if call.invite_tx is not None:
             self.invites.pop(call.invite_tx.key, None)
+        ended = [c for c in self.calls if c.ended and c is not call]
+        for old in ended[: max(0, len(ended) - (KEEP_RECORDINGS - 1))]:
+            old.media.recording.clear()
 
     # -- the transaction user (what the stack hands us) ---------------------------------
     def is_banned(self, host: str) -> bool:
@@ -351,84 +356,7 @@ class PhoneBank:
         return [ext for ext, phone in self.phones.items() if phone.registered]
 
 
-# -- command line ---------------------------------------------------------------------
-def _hostport(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host, int(port)
+if __name__ == "__main__":  # python -m drivers.sim.sip_phone
+    from .phone_cli import main
 
-
-def _account(text: str) -> tuple[str, str]:
-    ext, sep, password = text.partition(":")
-    if not sep or not ext:
-        raise argparse.ArgumentTypeError(f"expected EXT:PASSWORD, got {text!r}")
-    return ext, password
-
-
-def _span(text: str) -> tuple[float, float] | None:
-    if text == "never":
-        return None
-    low, _, high = text.partition("-")
-    return float(low), float(high or low)
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m drivers.sim.sip_phone",
-                                description="Simulated IP phones that register to a box.")
-    p.add_argument("--registrar", type=_hostport, default=("127.0.0.1", 5060))
-    p.add_argument("--ext", type=_account, action="append", required=True,
-                   metavar="EXT:PASSWORD", help="a phone (repeat for more)")
-    p.add_argument("--local-host", default="127.0.0.1")
-    p.add_argument("--answer-after", type=_span, default=(2.0, 7.0),
-                   metavar="LOW-HIGH|never", help="seconds of ringing before picking up")
-    p.add_argument("--talk", type=_span, default=(20.0, 90.0), metavar="LOW-HIGH|never")
-    p.add_argument("--no-answer-ratio", type=float, default=0.1)
-    p.add_argument("--busy-ratio", type=float, default=0.0)
-    p.add_argument("--seed", default=None)
-    p.add_argument("--voice", default="tone:440", help="tone:HZ, silence, or an audio file")
-    p.add_argument("--expires", type=int, default=3600)
-    p.add_argument("--dial", action="append", default=[], metavar="EXT:NUMBER",
-                   help="after registering, phone EXT dials NUMBER")
-    p.add_argument("-v", "--verbose", action="store_true")
-    return p
-
-
-async def _run(args: argparse.Namespace) -> int:
-    policy = AnswerPolicy(args.answer_after, args.talk, args.no_answer_ratio, args.busy_ratio,
-                          seed=args.seed)
-
-    def show(event: PhoneEvent) -> None:
-        what = event.call.remote if event.call is not None else ""
-        print(f"{event.extension}: {event.kind} {what} {event.detail or ''}".rstrip(), flush=True)
-
-    bank = PhoneBank(dict(args.ext), args.registrar, args.local_host, policy, on_event=show,
-                     voice=await Voice.parse(args.voice), expires=args.expires)
-    failures = await bank.start()
-    for ext, reason in failures.items():
-        print(f"{ext}: {reason}", flush=True)
-    if not bank.registered:
-        return 1
-    for order in args.dial:
-        ext, number = _account(order)
-        if ext in bank.registered:
-            await bank[ext].dial(number)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await bank.stop()
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(message)s")
-    return asyncio.run(_run(args))
-
-
-if __name__ == "__main__":
     raise SystemExit(main())

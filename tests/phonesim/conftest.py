@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import re
+import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -125,3 +127,33 @@ async def box(answer: bool = True, **settings: Any) -> AsyncIterator[tuple[SipCh
         yield channel, host
     finally:
         await channel.stop()
+
+
+def free_udp_port() -> int:
+    """A UDP port free on 127.0.0.1 right now, for peers (sipp) that cannot take port 0."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def start_sipp(sipp: str, args: list[str], cwd: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sipp, *args, "-nostdin", "-trace_err", "-error_file", f"{cwd}/errors.log",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=cwd)
+
+
+async def finish_sipp(proc: asyncio.subprocess.Process, timeout: float = 20.0) -> tuple[int, str]:
+    """Wait for sipp to end (killing it after ``timeout``); its exit code and output."""
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        out, _ = await proc.communicate()
+        return -1, out.decode(errors="replace")
+    return proc.returncode or 0, out.decode(errors="replace")
+
+
+def sipp_count(output: str, name: str) -> int:
+    """A counter of sipp's final screen, e.g. 'Successful call'."""
+    match = re.search(rf"{name}\s+\|\s+\d+\s+\|\s+(\d+)", output)
+    return int(match.group(1)) if match else -1
