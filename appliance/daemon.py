@@ -74,7 +74,15 @@ class Daemon:
             log.warning("no SIP driver installed: operators' phones cannot register")
             return
         host, port = self.config.sip_address
-        settings = {"listen": f"{host}:{port}", "rtp_ports": self.config.rtp_ports}
+        store = self.store
+
+        def credentials(extension: str) -> str | None:
+            # read live: a phone added in the web can register at once
+            rows = store.query("SELECT password FROM phones WHERE extension = ?", (extension,))
+            return rows[0]["password"] if rows else None
+
+        settings = {**(store.setting("sip") or {}), "listen": f"{host}:{port}",
+                    "rtp_ports": self.config.rtp_ports, "credentials": credentials}
         channel = cls("phones", settings, self.board)
         await self.board.add_channel(channel)
 
