@@ -241,6 +241,8 @@ class SipLeg(Leg):
             tx.respond(make_response(request, status, to_tag=local_tag))
             self._finish(Cause.BEARERCAPABILITY_NOTAVAIL, remote=False)
             return
+        if self.ended:  # CANCEL arrived while the RTP socket was opening
+            return
         self.sip.bind_dialog(self)
         self.sip.leg_state_changed(self)
         self.sip.host.incoming(self)
