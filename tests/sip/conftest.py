@@ -25,7 +25,7 @@ from drivers.sip.headers import parse_auth
 from drivers.sip.message import Message, Request, Response, parse_message
 
 SCENARIOS = Path(__file__).parent / "scenarios"
-DEADLINE = 8.0
+DEADLINE = 15.0
 
 
 @pytest.hookimpl(tryfirst=True)
