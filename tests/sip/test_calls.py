@@ -338,3 +338,31 @@ async def test_symmetric_rtp_latches_on_the_first_packet():
         for s in (real, stray):
             s.close()
         phone.close()
+
+
+async def test_invite_with_replaces_names_the_dialog_it_takes_over():
+    async with sip_channel(answer=False) as (channel, host):
+        (ringing_phone,) = await registered(channel, "102")
+        (picker,) = await registered(channel, "101")
+        ringing = channel.originate("102", CallerId("5550001"), Recorder())
+        await wait_until(lambda: ringing_phone.requests("INVITE"))
+        invite = ringing_phone.requests("INVITE")[0]
+        answer(ringing_phone, invite, 180, "r102")
+        await wait_until(lambda: ringing.state is LegState.RINGING)
+        # the BLF pickup key: INVITE with Replaces naming the box's dialog to 102
+        box_tag = parse_name_addr(invite.headers.get("from")).tag
+        replaces = f"{invite.call_id};to-tag={box_tag};from-tag=r102"
+        pickup = picker.request("INVITE", uri=f"sip:102@127.0.0.1:{channel.port}",
+                                to="<sip:102@127.0.0.1>", call_id="pickup-1",
+                                headers={"replaces": replaces,
+                                         "content-type": "application/sdp"},
+                                body=phone_sdp(40050))
+        task = asyncio.get_running_loop().create_task(picker.with_auth(pickup))
+        await wait_until(lambda: host.legs)
+        assert host.legs[0].replaces == replaces
+        assert channel.find_leg(replaces) is ringing
+        await host.legs[0].hangup(Cause.CALL_REJECTED)
+        assert (await task).status == 603
+        await ringing.hangup()
+        for phone in (ringing_phone, picker):
+            phone.close()
