@@ -187,6 +187,9 @@ class AuthGuard:
         if host in self.trusted:
             return False
         now = self.clock.monotonic()
+        if len(self._failures) > 10_000:  # spoofed sources must not grow this forever
+            self._failures = {h: ts for h, ts in self._failures.items()
+                              if ts and now - ts[-1] < self.window}
         recent = [t for t in self._failures.get(host, []) if now - t < self.window]
         recent.append(now)
         self._failures[host] = recent

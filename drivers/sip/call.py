@@ -77,6 +77,9 @@ class SipLeg(Leg):
         self.pending_tx: ServerTransaction | None = None  # re-INVITE awaiting its ACK
         self.ack: bytes | None = None
         self.refer_dialog_cseq: int | None = None
+        # An inbound INVITE's Replaces header (RFC 3891): the phone picks up or takes
+        # over the dialog it names (BLF pickup).  The core looks it up with find_leg.
+        self.replaces: str | None = None
         self._ready = asyncio.Event()
 
     # -- media --------------------------------------------------------------------------
@@ -227,6 +230,7 @@ class SipLeg(Leg):
         self, tx: InviteServerTransaction, request: Request, peer: Peer
     ) -> None:
         self.invite_tx = tx
+        self.replaces = request.headers.get("replaces")
         tx.on_ack_timeout = lambda: self._bye(Cause.RECOVERY_ON_TIMER_EXPIRE)
         local_tag = new_tag()
         self.dialog = Dialog.as_uas(request, peer, local_tag, self.sip.stack.contact_for(peer))
@@ -240,6 +244,8 @@ class SipLeg(Leg):
             status = 488 if isinstance(error, SdpError) else 503
             tx.respond(make_response(request, status, to_tag=local_tag))
             self._finish(Cause.BEARERCAPABILITY_NOTAVAIL, remote=False)
+            return
+        if self.ended:  # CANCEL arrived while the RTP socket was opening
             return
         self.sip.bind_dialog(self)
         self.sip.leg_state_changed(self)

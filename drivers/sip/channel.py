@@ -165,6 +165,12 @@ class SipChannel(Channel):
             leg = self.dialogs.get((call_id, tag))
             if leg is not None:
                 return leg
+        for leg in self.legs:  # an early dialog: a phone still ringing (BLF pickup)
+            for fork in leg.forks:
+                invite = fork.invite
+                if invite.call_id == call_id and header_tag(
+                        invite.headers.get("from") or "") in (to_tag, from_tag):
+                    return leg
         return None
 
     # -- helpers for legs ---------------------------------------------------------------

@@ -83,7 +83,8 @@ class Headers:
         return index
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        values = self._lookup().get(name)
+        index = self._index
+        values = (index if index is not None else self._lookup()).get(name)
         return values[0] if values else default
 
     def get_all(self, name: str) -> list[str]:
@@ -244,10 +245,11 @@ def parse_head(head: bytes) -> Message:
             raise SipParseError("start line is not UTF-8", None) from None
         message = _parse_start(first.rstrip("\r"))
         raise SipParseError("headers are not UTF-8", 400, _salvage(message, text)) from None
-    lines = text.replace("\r\n", "\n").split("\n")
-    message = _parse_start(lines[0].strip())
+    newline = text.find("\n")
+    message = _parse_start((text[:newline] if newline >= 0 else text).strip())
+    block = text[newline + 1:] if newline >= 0 else ""
     try:
-        _parse_headers(lines[1:], message)
+        _parse_headers(block.replace("\r\n", "\n").split("\n"), message)
         _check(message)
     except SipParseError as error:
         if isinstance(message, Request):

@@ -132,7 +132,8 @@ class SipStack:
     def _reject(self, error: SipParseError, peer: Peer) -> None:
         self.counters["bad"] += 1
         request = error.partial
-        log.info("bad SIP message from %s:%s: %s", peer.host, peer.port, error.reason)
+        # debug, not info: a scanner sending garbage must not fill the SD card with logs
+        log.debug("bad SIP message from %s:%s: %s", peer.host, peer.port, error.reason)
         if error.status is None or request is None or request.method == "ACK":
             return
         if not _answerable(request):

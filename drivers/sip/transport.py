@@ -21,6 +21,7 @@ Parsed = Message | KeepAlive | SipParseError
 DatagramHandler = Callable[[bytes, Peer], None]
 StreamHandler = Callable[[Parsed, Peer], None]
 MAX_TCP_BUFFER = 256 * 1024  # a peer that floods without framing is cut off
+MAX_TCP_CONNECTIONS = 1024  # far above a box's phones; keeps file descriptors for calls
 
 
 class UdpEndpoint:
@@ -101,6 +102,10 @@ class TcpConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         if self.peer is None:
+            if len(self.owner.connections) >= MAX_TCP_CONNECTIONS:
+                log.warning("SIP TCP connection refused: %d open", MAX_TCP_CONNECTIONS)
+                transport.close()
+                return
             host, port = transport.get_extra_info("peername")[:2]
             self.peer = Peer("tcp", host, port)
         self.owner.connections[(self.peer.host, self.peer.port)] = self

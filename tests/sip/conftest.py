@@ -25,7 +25,7 @@ from drivers.sip.headers import parse_auth
 from drivers.sip.message import Message, Request, Response, parse_message
 
 SCENARIOS = Path(__file__).parent / "scenarios"
-DEADLINE = 8.0
+DEADLINE = 15.0
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -90,8 +90,8 @@ class Recorder(LegListener):
 class Host:
     """What the core offers the channel, recording what it hears."""
 
-    def __init__(self, answer: bool = True) -> None:
-        self.clock = LoopClock()
+    def __init__(self, answer: bool = True, clock: Any = None) -> None:
+        self.clock = clock or LoopClock()
         self.bus = EventBus()
         self.events: list[Event] = []
         self.bus.subscribe(self.events.append)
@@ -119,9 +119,10 @@ PHONES = {"101": "s3cret-101", "102": "s3cret-102", "103": "s3cret-103"}
 
 @contextlib.asynccontextmanager
 async def sip_channel(
-    phones: dict[str, str] | None = None, answer: bool = True, **settings: Any
+    phones: dict[str, str] | None = None, answer: bool = True, clock: Any = None,
+    **settings: Any,
 ) -> AsyncIterator[tuple[SipChannel, Host]]:
-    host = Host(answer)
+    host = Host(answer, clock)
     book = PHONES if phones is None else phones
     base = {"listen": "127.0.0.1:0", "rtp_ports": "30000-39999", "qualify_seconds": 0,
             "credentials": book.get}

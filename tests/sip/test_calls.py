@@ -9,11 +9,18 @@ import struct
 from xml.etree import ElementTree
 
 from drivers.base import CallerId, Cause, LegState
-from drivers.sip.headers import parse_name_addr
-from drivers.sip.message import Request, Response
+from drivers.sip.headers import parse_auth, parse_name_addr
+from drivers.sip.message import Request, Response, StreamParser
 from drivers.sip.sdp import build_sdp, parse_sdp
 from drivers.sip.stack import make_response
-from tests.sip.conftest import PHONES, Phone, Recorder, sip_channel, wait_until
+from tests.sip.conftest import (
+    PHONES,
+    Phone,
+    Recorder,
+    authorization,
+    sip_channel,
+    wait_until,
+)
 
 
 def phone_sdp(port: int, direction: str = "sendrecv") -> bytes:
@@ -234,3 +241,128 @@ async def test_inbound_call_refused_busy_and_cancelled_by_the_phone():
         assert (await task).status == 486
         assert host.legs[0].listener.events[-1] == ("hangup", Cause.USER_BUSY, False)
         phone.close()
+
+
+async def test_phone_registered_over_tcp_is_rung_over_its_connection():
+    async with sip_channel() as (channel, host):
+        reader, writer = await asyncio.open_connection("127.0.0.1", channel.port)
+        local_port = writer.get_extra_info("sockname")[1]
+        parser = StreamParser()
+        inbox: list = []
+
+        async def next_message():
+            while not inbox:
+                inbox.extend(parser.feed(await asyncio.wait_for(reader.read(4096), 5)))
+            return inbox.pop(0)
+
+        phone = Phone("102", PHONES["102"])
+        phone.port = local_port
+        phone.server = ("127.0.0.1", channel.port)
+        register = phone.request("REGISTER", headers={
+            "contact": "<sip:102@10.9.9.9:5060;transport=tcp>"})  # NATed address
+        register.headers.replace_first("via", register.headers.get("via").replace("UDP", "TCP"))
+        writer.write(register.encode())
+        challenge = await next_message()
+        assert challenge.status == 401
+        params = parse_auth(challenge.headers.get("www-authenticate"))[1]
+        register.headers.set("cseq", "2 REGISTER")
+        register.headers.add("authorization", authorization(
+            params, "102", PHONES["102"], "REGISTER", register.uri))
+        writer.write(register.encode())
+        assert (await next_message()).status == 200
+        assert channel.status()["phones"]["102"][0]["target"].startswith("tcp:127.0.0.1:")
+        leg = channel.originate("102", CallerId("5550001"), Recorder())
+        invite = await next_message()
+        assert invite.method == "INVITE" and "SIP/2.0/TCP" in invite.headers.get("via")
+        writer.write(make_response(invite, 486, to_tag="t").encode())
+        await wait_until(lambda: leg.ended)
+        assert leg.cause is Cause.USER_BUSY
+        writer.close()
+
+
+async def test_early_media_183_and_delayed_offer_call_in():
+    async with sip_channel() as (channel, host):
+        (phone,) = await registered(channel, "102")
+        recorder = Recorder()
+        leg = channel.originate("102", CallerId("5550001"), recorder)
+        await wait_until(lambda: phone.requests("INVITE"))
+        answer(phone, phone.requests("INVITE")[0], 183, sdp=phone_sdp(40030))
+        await wait_until(lambda: leg.state is LegState.EARLY)
+        assert recorder.kinds() == ["early"]
+        await leg.hangup()
+        # A phone that sends INVITE without SDP gets our offer in the 200 (RFC 3264 delayed)
+        (caller,) = await registered(channel, "101")
+        invite = caller.request("INVITE", uri=f"sip:300@127.0.0.1:{channel.port}",
+                                to="<sip:300@127.0.0.1>", call_id="late-offer")
+        ok = await caller.with_auth(invite)
+        assert ok.status == 200 and parse_sdp(ok.body).port > 0
+        inbound = host.legs[-1]
+        ack = caller.request("ACK", uri=str(parse_name_addr(ok.headers.get("contact")).uri),
+                             to=ok.headers.get("to"), call_id=ok.call_id,
+                             headers={"content-type": "application/sdp"}, body=phone_sdp(40032))
+        ack.headers.set("cseq", f"{ok.cseq[0]} ACK")
+        caller.send_raw(ack.encode())
+        await wait_until(lambda: inbound.rtp.remote == ("127.0.0.1", 40032), what="answer in ACK")
+        for p in (phone, caller):
+            p.close()
+
+
+async def test_symmetric_rtp_latches_on_the_first_packet():
+    """The phone's SDP names one port, its packets come from another (NAT): audio from
+    the box follows the packets; a third source is ignored once latched."""
+    async with sip_channel() as (channel, host):
+        (phone,) = await registered(channel, "101")
+        real = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        stray = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for s in (real, stray):
+            s.bind(("127.0.0.1", 0))
+            s.setblocking(False)
+        leg, ok = await _call_in(channel, host, phone, "5551234", rtp_port=40040)
+        box = ("127.0.0.1", parse_sdp(ok.body).port)
+        silence_ulaw = b"\xff" * 160
+        real.sendto(struct.pack("!BBHII", 0x80, 0, 1, 160, 7) + silence_ulaw, box)
+        await wait_until(lambda: leg.rtp.latched)
+        stray.sendto(struct.pack("!BBHII", 0x80, 0, 1, 160, 9) + silence_ulaw, box)
+        await wait_until(lambda: leg.rtp.stats["ignored"] == 1)
+        leg.send_frame(bytes(320))
+
+        def got() -> bytes | None:
+            try:
+                return real.recv(2048)
+            except BlockingIOError:
+                return None
+
+        packet = await wait_until(got, 5, "RTP at the latched address")
+        assert packet[1] & 0x7F == 0 and len(packet) == 12 + 160
+        assert leg.rtp.remote == real.getsockname()
+        for s in (real, stray):
+            s.close()
+        phone.close()
+
+
+async def test_invite_with_replaces_names_the_dialog_it_takes_over():
+    async with sip_channel(answer=False) as (channel, host):
+        (ringing_phone,) = await registered(channel, "102")
+        (picker,) = await registered(channel, "101")
+        ringing = channel.originate("102", CallerId("5550001"), Recorder())
+        await wait_until(lambda: ringing_phone.requests("INVITE"))
+        invite = ringing_phone.requests("INVITE")[0]
+        answer(ringing_phone, invite, 180, "r102")
+        await wait_until(lambda: ringing.state is LegState.RINGING)
+        # the BLF pickup key: INVITE with Replaces naming the box's dialog to 102
+        box_tag = parse_name_addr(invite.headers.get("from")).tag
+        replaces = f"{invite.call_id};to-tag={box_tag};from-tag=r102"
+        pickup = picker.request("INVITE", uri=f"sip:102@127.0.0.1:{channel.port}",
+                                to="<sip:102@127.0.0.1>", call_id="pickup-1",
+                                headers={"replaces": replaces,
+                                         "content-type": "application/sdp"},
+                                body=phone_sdp(40050))
+        task = asyncio.get_running_loop().create_task(picker.with_auth(pickup))
+        await wait_until(lambda: host.legs)
+        assert host.legs[0].replaces == replaces
+        assert channel.find_leg(replaces) is ringing
+        await host.legs[0].hangup(Cause.CALL_REJECTED)
+        assert (await task).status == 603
+        await ringing.hangup()
+        for phone in (ringing_phone, picker):
+            phone.close()

@@ -30,19 +30,24 @@ def sipp_args(channel_port: int, scenario: str, *extra: str) -> list[str]:
             "-p", str(free_port()), "-mp", str(free_port()), *extra]
 
 
-async def test_register_md5_with_sipp():
+TRANSPORT = {"udp": "u1", "tcp": "t1"}
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_register_md5_with_sipp(transport):
     sipp = require_tool("sipp")
     async with sip_channel() as (channel, host):
         with tempfile.TemporaryDirectory() as tmp:
             rc, out = await run_sipp(sipp, sipp_args(
                 channel.port, "register.xml", "-s", "101", "-au", "101",
-                "-ap", PHONES["101"], "-m", "1"), cwd=tmp)
+                "-ap", PHONES["101"], "-m", "1", "-t", TRANSPORT[transport]), cwd=tmp)
         assert rc == 0, out
         assert sipp_count(out, "Successful call") == 1
         assert channel.reaches("101")
         assert not channel.reaches("102")
         phone = channel.status()["phones"]["101"][0]
         assert phone["user_agent"] == "sipp" and phone["expires_in"] > 3500
+        assert phone["source"].startswith(f"{transport}:127.0.0.1:")
         event = host.registrations()[0]
         assert event.data["extension"] == "101" and event.data["user_agent"] == "sipp"
 
@@ -84,13 +89,15 @@ async def test_lockout_after_repeated_failures():
         assert any(e.kind == "phone.banned" for e in host.events)
 
 
-async def test_call_from_phone_through_box_and_phone_hangs_up():
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_call_from_phone_through_box_and_phone_hangs_up(transport):
     sipp = require_tool("sipp")
     async with sip_channel() as (channel, host):
         with tempfile.TemporaryDirectory() as tmp:
             rc, out = await run_sipp(sipp, sipp_args(
                 channel.port, "uac_call.xml", "-s", "5551234", "-au", "101",
-                "-ap", PHONES["101"], "-key", "caller", "101", "-m", "1"), cwd=tmp)
+                "-ap", PHONES["101"], "-key", "caller", "101", "-m", "1",
+                "-t", TRANSPORT[transport]), cwd=tmp)
         assert rc == 0, out
         leg = host.legs[0]
         assert leg.direction == "inbound" and leg.dialled == "5551234"
