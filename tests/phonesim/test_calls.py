@@ -237,3 +237,24 @@ async def test_two_phones_talk_through_the_box():
         await b_call.wait(CallState.ENDED)
         await a.stop()
         await b.stop()
+
+
+async def test_wav_file_as_the_phones_voice(tmp_path):
+    from appliance.media.tones import synthesize  # noqa: PLC0415
+    from appliance.media.wav import write_wav  # noqa: PLC0415
+
+    path = tmp_path / "voice.wav"
+    write_wav(path, synthesize((700.0,), 1000, -12.0, rate=16000), rate=16000)  # resampled
+    async with box() as (channel, host):
+        phone = SimPhone("101", ACCOUNTS["101"], ("127.0.0.1", channel.port), t1=0.1,
+                         policy=AnswerPolicy(answer_after=(0, 0), talk_seconds=None),
+                         voice=await Voice.from_file(path))
+        await phone.start()
+        recorder = LegRecorder()
+        leg = channel.originate("101", CallerId("5550007"), recorder)
+        await asyncio.wait_for(recorder.answered, 5)
+        await wait_until(lambda: len(recorder.frames) >= 30, what="the phone's voice")
+        said = b"".join(recorder.frames[-20:])
+        assert tone_present(said, 700.0) and not tone_present(said, PHONE_TONE)
+        await leg.hangup()
+        await phone.stop()

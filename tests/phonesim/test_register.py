@@ -158,3 +158,13 @@ async def test_command_line_registers_phones_and_unregisters_on_sigterm():
         assert not channel.reaches("101") and not channel.reaches("102")
         text = out.decode()
         assert "101: registered" in text and "102: unregistered" in text
+
+
+async def test_registers_against_a_sha256_only_registrar():
+    async with box(digest_algorithms="SHA-256") as (channel, host):
+        phone = SimPhone("103", ACCOUNTS["103"], ("127.0.0.1", channel.port))
+        await phone.start()
+        assert channel.reaches("103")
+        assert phone.digest.challenge is not None
+        assert phone.digest.challenge.algorithm == "SHA-256"
+        await phone.stop()
