@@ -70,6 +70,7 @@ class SimCall:
         self._cancel_pending = False
         self._auth_rounds = 0
         self._delayed_offer = False
+        self._answer_sdp = b""
         self._held = False
         self._timers: list[Timer] = []
         self._waiters: list[tuple[set[CallState], asyncio.Future]] = []
@@ -143,8 +144,8 @@ class SimCall:
         try:
             await self.media.open(self.phone.rtp_ports)
             self._delayed_offer = not request.body
-            if request.body:
-                self.media.answer(request.body)  # check the offer now: 488 before ringing
+            if request.body:  # answer the offer now: a 488 goes out before any ringing
+                self._answer_sdp = self.media.answer(request.body)
         except (SdpError, OSError) as error:
             log.info("phone %s refuses a call: %s", self.phone.extension, error)
             status = 488 if isinstance(error, SdpError) else 503
@@ -176,14 +177,7 @@ class SimCall:
         """Pick up: 200 OK with our SDP answer (or our offer, if the INVITE had none)."""
         if self.direction != "inbound" or self.state is not CallState.RINGING:
             return
-        assert self.invite_tx is not None
-        offer = self.invite_tx.request.body
-        try:
-            body = self.media.offer() if self._delayed_offer else self.media.answer(offer)
-        except SdpError:  # checked at INVITE time; cannot happen unless the offer changed
-            self.reject(488)
-            return
-        self._respond(200, body)
+        self._respond(200, self.media.offer() if self._delayed_offer else self._answer_sdp)
         self._answered()
 
     def reject(self, status: int = 486) -> None:
@@ -214,6 +208,8 @@ class SimCall:
         except OSError as error:
             log.warning("phone %s cannot open RTP: %s", self.phone.extension, error)
             self._end("failed", remote=False, status=503)
+            return
+        if self.ended:  # hung up before the INVITE could go
             return
         self.talk_seconds = self.phone.outbound_talk_time()
         invite = self.phone.new_request("INVITE", self.phone.dial_uri(self.dialled),

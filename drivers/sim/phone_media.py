@@ -91,7 +91,10 @@ class PhoneMedia:
         self.closed = False
 
     async def open(self, ports: tuple[int, int]) -> int:
-        return await self.rtp.open(self.address, ports)
+        port = await self.rtp.open(self.address, ports)
+        if self.closed:  # the call ended while the port was being bound
+            self.rtp.close()
+        return port
 
     # -- offer/answer (RFC 3264) --------------------------------------------------------
     def _sdp(self, codecs: list[tuple[int, str]], dtmf: int | None, direction: str) -> bytes:
