@@ -144,10 +144,14 @@ async def test_command_line_registers_phones_and_unregisters_on_sigterm():
             sys.executable, "-m", "drivers.sim.sip_phone",
             "--registrar", f"127.0.0.1:{channel.port}",
             "--ext", f"101:{ACCOUNTS['101']}", "--ext", f"102:{ACCOUNTS['102']}",
+            "--dial", "102:*45", "--voice", "silence",
             cwd=root, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         try:
             await wait_until(lambda: channel.reaches("101") and channel.reaches("102"),
                              timeout=15, what="phones of the command line")
+            leg = (await wait_until(lambda: host.legs, what="the dialled call"))[0]
+            assert (leg.dialled, leg.caller.number) == ("*45", "102")
+            await wait_until(lambda: leg.state.value == "answered", what="answered")
             proc.send_signal(signal.SIGTERM)
             out, _ = await asyncio.wait_for(proc.communicate(), 10)
         finally:
@@ -158,6 +162,8 @@ async def test_command_line_registers_phones_and_unregisters_on_sigterm():
         assert not channel.reaches("101") and not channel.reaches("102")
         text = out.decode()
         assert "101: registered" in text and "102: unregistered" in text
+        assert "102: answered *45" in text and "102: hangup *45" in text
+        assert (await asyncio.wait_for(host.recorders[leg.id].hangup, 5))[1] is True
 
 
 async def test_registers_against_a_sha256_only_registrar():
