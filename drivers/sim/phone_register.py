@@ -180,7 +180,8 @@ class Registration:
         was = self.state
         self.state, self.error = "failed", reason
         self._auth_rounds = 0
-        self.phone.digest.forget()
+        if status is not None:  # refused: start afresh; a silent registrar may come back
+            self.phone.digest.forget()
         log.warning("phone %s: registration failed: %s", self.phone.extension, reason)
         if self._result is not None and not self._result.done():
             self._result.set_exception(RegistrationFailed(self.phone.extension, reason, status))

@@ -174,3 +174,28 @@ async def test_registers_against_a_sha256_only_registrar():
         assert phone.digest.challenge is not None
         assert phone.digest.challenge.algorithm == "SHA-256"
         await phone.stop()
+
+
+async def test_registrar_away_then_back_phone_retries_and_renews_a_stale_nonce():
+    """The box restarts on the same port: the refresh goes unanswered, the phone retries
+    after ``retry_seconds``; the new box calls the remembered nonce stale (not its own),
+    the phone answers the fresh challenge and is registered again."""
+    clock = VirtualClock()
+    events: list[str] = []
+    async with box(min_expires=60) as (first, host):
+        port = first.port
+        phone = SimPhone("101", ACCOUNTS["101"], ("127.0.0.1", port), clock=clock,
+                         expires=60, retry_seconds=30, t1=0.1,
+                         on_event=lambda e: events.append(e.kind))
+        await phone.start()
+    clock.advance(48)  # the refresh goes out to nobody
+    clock.advance(0.1 * 64)  # Timer F: the REGISTER transaction gives up
+    assert phone.registration.state == "failed" and events[-1] == "registration_failed"
+    async with box(min_expires=60, listen=f"127.0.0.1:{port}") as (second, host):
+        clock.advance(30)
+        await wait_until(lambda: phone.registered, what="registered again")
+        assert second.reaches("101")
+        assert second.stack.counters["received"] == 2  # stale credentials, then fresh
+        assert phone.digest.challenge is not None and phone.digest.challenge.stale
+        assert events == ["registered", "registration_failed", "registered"]
+        await phone.stop()
