@@ -20,7 +20,7 @@ CHALLENGE_HEADERS = {401: ("www-authenticate", "authorization"),
                      407: ("proxy-authenticate", "proxy-authorization")}
 # Challenged again right after answering a challenge (not for a stale nonce): the
 # password is wrong, and asking again would only get the phone's address banned.
-MAX_AUTH_ROUNDS = 2
+MAX_AUTH_ROUNDS = 1
 
 
 class AuthFailed(Exception):

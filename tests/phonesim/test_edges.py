@@ -7,11 +7,14 @@ import asyncio
 import random
 import secrets
 
+from appliance.clock import LoopClock
 from drivers.base import CallerId, Cause
 from drivers.sim.phone_policy import AnswerPolicy, decide
-from drivers.sim.sip_phone import CallState, PhoneEvent
+from drivers.sim.sip_phone import CallState, PhoneEvent, SimPhone
+from drivers.sip.auth import DigestAuthenticator
 from drivers.sip.message import Request, Response
 from drivers.sip.sdp import build_sdp, parse_sdp
+from drivers.sip.stack import SipStack, make_response
 from drivers.sip.transaction import Peer
 from tests.phonesim.conftest import LegRecorder, box, wait_until
 from tests.phonesim.test_calls import make_phone, play_tone
@@ -175,3 +178,51 @@ def test_same_seed_same_decisions_and_ratios_hold():
     assert 0.08 < share["ring"] < 0.12 and 0.035 < share["busy"] < 0.065
     answers = [d.answer_after for d in decisions if d.action == "answer"]
     assert min(answers) >= 2 and max(answers) <= 7
+
+
+class ProxyChallenger:
+    """A far end that answers INVITEs with 407 until Proxy-Authorization checks out
+    (with the box's own authenticator), then says 486: the phone got through."""
+
+    def __init__(self, clock) -> None:
+        self.auth = DigestAuthenticator("proxy.test", clock, {"101": "pw-101-secret"}.get)
+        self.results: list[bool | None] = []
+
+    def on_request(self, tx, request: Request) -> None:
+        result = self.auth.check(request, "proxy-authorization")
+        self.results.append(None if result is None else result.ok)
+        if result is None or not result.ok:
+            response = make_response(request, 407, to_tag="px1")
+            for challenge in self.auth.challenges():
+                response.headers.add("proxy-authenticate", challenge)
+        else:
+            response = make_response(request, 486, to_tag="px1")
+        tx.respond(response)
+
+    def on_ack(self, request, peer) -> None: ...
+
+    def on_cancel(self, invite_tx, cancel) -> None: ...
+
+    def on_stray_response(self, response, peer) -> None: ...
+
+    def is_banned(self, host: str) -> bool:
+        return False
+
+
+async def test_proxy_challenge_407_is_answered_with_proxy_authorization():
+    clock = LoopClock()
+    proxy = ProxyChallenger(clock)
+    stack = SipStack(clock, proxy)
+    await stack.start("127.0.0.1", 0, tcp=False)
+    try:
+        for password, results, status in (("pw-101-secret", [None, True], 486),
+                                           ("wrong-password", [None, False], 407)):
+            proxy.results.clear()
+            phone = SimPhone("101", password, ("127.0.0.1", stack.port), t1=0.1)
+            await phone.start(register=False)
+            call = await phone.dial("5551234")
+            await call.wait(CallState.ENDED)
+            assert (call.status, proxy.results) == (status, results)
+            await phone.stop()
+    finally:
+        await stack.close()
