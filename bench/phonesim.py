@@ -61,6 +61,12 @@ async def run_box() -> None:
     await channel.stop()
 
 
+def child_cpu(pid: int) -> float:
+    """CPU seconds of the box's process so far (/proc, Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -84,13 +90,17 @@ async def run_phones(phones: int, talk: float) -> dict:
         calls = [await phone.dial("echo") for phone in bank]
         for call in calls:
             await call.wait(CallState.ANSWERED, timeout=10)
-        start, cpu0 = time.perf_counter(), cpu()
+        start, cpu0, box0 = time.perf_counter(), cpu(), child_cpu(box.pid)
         for call in calls:
             await call.wait(CallState.ENDED, timeout=talk + 10)
         talk_s, talk_cpu = time.perf_counter() - start, cpu() - cpu0
+        box_cpu = child_cpu(box.pid) - box0
         answered = [c for c in calls if c.answered_at is not None and c.ended_at is not None]
         heard_rates = sorted(c.frames_heard / (c.ended_at - c.answered_at) for c in answered)
         spoken_rates = sorted(c.frames_spoken / (c.ended_at - c.answered_at) for c in answered)
+        jitter = {key: sum(c.media.rtp.jitter.stats[key] for c in answered)
+                  for key in ("received", "late", "lost", "underruns", "dropped")}
+        packets = sum(c.media.packets_received for c in answered)
         await bank.stop()
     finally:
         box.stdin.close()
@@ -104,10 +114,13 @@ async def run_phones(phones: int, talk: float) -> dict:
         "talk_seconds": round(talk_s, 2),
         "cpu_percent_of_a_core_per_talking_phone": round(100 * talk_cpu / talk_s / phones, 3),
         "cpu_us_per_rtp_packet_each_way": round(1e6 * talk_cpu / (talk_s * phones * 100), 1),
+        "box_cpu_percent_of_a_core_relaying_all_calls": round(100 * box_cpu / talk_s, 1),
         "frames_heard_per_second_min": round(heard_rates[0], 1) if heard_rates else None,
         "frames_heard_per_second_median": round(heard_rates[len(heard_rates) // 2], 1)
         if heard_rates else None,
         "frames_spoken_per_second_min": round(spoken_rates[0], 1) if spoken_rates else None,
+        "rtp_packets_received": packets,
+        "jitter_buffer": jitter,
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
