@@ -168,7 +168,7 @@ class SimPhone:
         return call
 
     async def next_call(self, timeout: float = 10.0) -> SimCall:
-        """The next call that rings this phone."""
+        """The next call that comes in from now on (ringing, or refused as busy)."""
         future = asyncio.get_running_loop().create_future()
         self._call_waiters.append(future)
         try:
@@ -181,7 +181,8 @@ class SimPhone:
         return talk_time(self.policy, self.rng)
 
     def emit(self, kind: str, call: SimCall | None, **detail: Any) -> None:
-        log.debug("phone %s: %s %s", self.extension, kind, detail)
+        log.debug("phone %s: %s call=%s %s", self.extension, kind,
+                  call.call_id if call is not None else "-", detail)
         if kind == "incoming" and call is not None:
             for future in self._call_waiters:
                 if not future.done():
