@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -331,7 +331,7 @@ class PhoneBank:
     def __getitem__(self, extension: str) -> SimPhone:
         return self.phones[extension]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[SimPhone]:
         return iter(self.phones.values())
 
     def _event(self, event: PhoneEvent) -> None:

@@ -199,3 +199,24 @@ async def test_registrar_away_then_back_phone_retries_and_renews_a_stale_nonce()
         assert phone.digest.challenge is not None and phone.digest.challenge.stale
         assert events == ["registered", "registration_failed", "registered"]
         await phone.stop()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--voice", "tone:loud"], "--voice tone:loud"),
+    (["--voice", "/nonexistent/voice.wav"], "--voice /nonexistent/voice.wav"),
+    (["--answer-after", "7-2"], "answer_after must be (low, high)"),
+    (["--no-answer-ratio", "0.8", "--busy-ratio", "0.5"], "must not exceed 1"),
+])
+def test_command_line_refuses_bad_options_with_a_message(argv, message, capsys):
+    from drivers.sim.phone_cli import main  # noqa: PLC0415
+
+    assert main(["--ext", "101:pw", *argv]) == 2
+    assert message in capsys.readouterr().out
+
+
+def test_command_line_needs_a_well_formed_extension(capsys):
+    from drivers.sim.phone_cli import main  # noqa: PLC0415
+
+    with pytest.raises(SystemExit):
+        main(["--ext", "101-without-password"])
+    assert "expected EXT:PASSWORD" in capsys.readouterr().err
