@@ -7,7 +7,7 @@ import asyncio
 import random
 import secrets
 
-from appliance.clock import LoopClock
+from appliance.clock import LoopClock, VirtualClock
 from drivers.base import CallerId, Cause
 from drivers.sim.phone_policy import AnswerPolicy, decide
 from drivers.sim.sip_phone import CallState, PhoneEvent, SimPhone
@@ -16,7 +16,7 @@ from drivers.sip.message import Request, Response
 from drivers.sip.sdp import build_sdp, parse_sdp
 from drivers.sip.stack import SipStack, make_response
 from drivers.sip.transaction import Peer
-from tests.phonesim.conftest import LegRecorder, box, wait_until
+from tests.phonesim.conftest import ACCOUNTS, LegRecorder, box, wait_until
 from tests.phonesim.test_calls import make_phone, play_tone
 
 
@@ -226,3 +226,28 @@ async def test_proxy_challenge_407_is_answered_with_proxy_authorization():
             await phone.stop()
     finally:
         await stack.close()
+
+
+async def test_policy_delays_follow_the_injected_clock():
+    """On a virtual clock the phone rings exactly ``answer_after`` and talks exactly
+    ``talk_seconds`` of that clock's time, however long the loop really took."""
+    async with box() as (channel, host):
+        clock = VirtualClock()
+        phone = SimPhone("101", ACCOUNTS["101"], ("127.0.0.1", channel.port), clock=clock,
+                         policy=AnswerPolicy(answer_after=(5, 5), talk_seconds=(30, 30)))
+        await phone.start()
+        recorder = LegRecorder()
+        channel.originate("101", CallerId("5550012"), recorder)
+        call = await phone.next_call()
+        clock.advance(4.9)
+        assert call.state is CallState.RINGING and not recorder.answered.done()
+        clock.advance(0.1)
+        assert call.state is CallState.ANSWERED
+        await asyncio.wait_for(recorder.answered, 5)
+        clock.advance(29.9)
+        assert call.state is CallState.ANSWERED
+        clock.advance(0.1)
+        assert call.state is CallState.ENDED and call.end_reason == "local_bye"
+        assert call.ended_at - call.answered_at == 30
+        assert (await asyncio.wait_for(recorder.hangup, 5))[1] is True
+        await phone.stop()
