@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from drivers.base import Unreachable
 
+from . import reports
 from .acd.api import OperatorStatus
 from .admin import ValidationError
 
@@ -50,16 +51,20 @@ class Box:
     def _today(self) -> dict[str, dict[str, Any]]:
         now = self.board.clock.monotonic()
         if self._kpi_cache is None or now - self._kpi_cache[0] > KPI_CACHE_SECONDS:
-            from .reports import queue_report
-
             start = self.today_start()
-            rows = queue_report(self.store._conn, start, start + 86_400,
-                                self._service_levels())
-            self._kpi_cache = (now, {r["key"]: r for r in rows})
+            report = reports.report(self.store._conn, start, start + 86_400,
+                                    utc_offset=self._utc_offset(start),
+                                    queue_thresholds=self._thresholds())
+            self._kpi_cache = (now, {name: kpi.as_dict()
+                                     for name, kpi in report.queues.items()})
         return self._kpi_cache[1]
 
-    def _service_levels(self) -> dict[str, int]:
-        return {name: cfg.service_level_seconds for name, cfg in self.board.queue_configs.items()}
+    def _thresholds(self) -> dict[str, tuple[int, int]]:
+        return reports.thresholds_from_configs(self.board.queue_configs.values())
+
+    def _utc_offset(self, at: float) -> float:
+        offset = datetime.fromtimestamp(at, self.timezone()).utcoffset()
+        return offset.total_seconds() if offset else 0.0
 
     def wallboard(self) -> dict[str, Any]:
         board, acd = self.board, self.board.acd
@@ -205,13 +210,13 @@ class Box:
 
     async def reports(self, group: str, start: float, end: float, *, queue: str = "",
                       operator: str = "") -> list[dict[str, Any]]:
-        from . import reports
+        from web.kpi import report_rows
 
-        levels = self._service_levels()
-        tz = self.timezone()
-        return await self.store.read(
-            lambda conn: reports.grouped(conn, group, start, end, levels, tz=tz,
-                                         queue=queue, operator=operator))
+        thresholds, offset = self._thresholds(), self._utc_offset(start)
+        report = await self.store.read(
+            lambda conn: reports.report(conn, start, end, utc_offset=offset,
+                                        queue_thresholds=thresholds))
+        return report_rows(report, group, queue=queue, operator=operator)
 
 
 def _line_state(status: dict[str, Any]) -> str:

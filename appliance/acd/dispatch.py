@@ -160,7 +160,7 @@ class Dispatcher:
             push(q)
 
     def _candidates(self, q: QueueState, entry: Entry) -> list[Operator]:
-        limit = q.tier_limit(self._now() - entry.entered + EPSILON)
+        limit = q.tier_limit(self._now() - entry.entered)
         ops = self.ops
         if limit == math.inf:
             return [ops[name] for name in q.available]
@@ -182,7 +182,7 @@ class Dispatcher:
     def _schedule_wake(self, q: QueueState, entry: Entry) -> None:
         now = self._now()
         when = q.next_widening(entry.entered, now)
-        if when is None or when >= q.wake_at:
+        if when is None or when <= now or when >= q.wake_at:
             return
         if q.wake is not None:
             q.wake.cancel()
@@ -279,13 +279,13 @@ class Dispatcher:
             self._make_ready(entry)
             self._run()
 
-    def _stop_rings(self, entry: Entry, keep: str = "") -> None:
-        """Cancel every ring of ``entry`` except ``keep``'s; not counted as missed."""
+    def _stop_rings(self, entry: Entry) -> None:
+        """Cancel every ring of ``entry``; not counted as missed."""
         entry.progressive.clear()
         entry.cancel("step")
         now = self._now()
         stopped = []
-        for name in [n for n in entry.rings if n != keep]:
+        for name in list(entry.rings):
             ring = entry.rings.pop(name)
             ring.timer.cancel()
             op = self.ops.get(name)

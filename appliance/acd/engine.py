@@ -74,6 +74,8 @@ class Acd(CallerSide):
         for qname in op.queues:
             if qname not in queues and qname in self.queues:
                 self.queues[qname].remove_member(name)
+        if any(key[3].queue not in queues for key in op.held):
+            self._release_holds(op)  # no longer theirs to wait for
         op.queues = dict(queues)
         for qname, penalty in op.queues.items():
             if qname in self.queues:

@@ -18,6 +18,7 @@ from .strategies import Strategy, get
 
 DEFAULT_HANDLE_SECONDS = 180.0  # estimate until the queue has seen a call
 HANDLE_EWMA_ALPHA = 0.2
+TIER_EPSILON = 1e-9  # float rounding: entered + 30 - entered may be 29.999999999999996
 
 
 class QueueState:
@@ -84,7 +85,7 @@ class QueueState:
         if not tiers or not self.strategy.tiers:
             return math.inf
         step = self.cfg.penalty_step_seconds
-        opened = int(waited // step) if step > 0 else 0
+        opened = int((waited + TIER_EPSILON) // step) if step > 0 else 0
         return tiers[min(opened, len(tiers) - 1)]
 
     def next_widening(self, entered: float, now: float) -> float | None:
@@ -93,7 +94,9 @@ class QueueState:
         tiers = self.tiers()
         if step <= 0 or not self.strategy.tiers:
             return None
-        opened = int((now - entered) // step)
+        # the same rounding guard as the caller of tier_limit, so that at the very instant
+        # a tier opens this already names the next one (never "now" again)
+        opened = int((now - entered + TIER_EPSILON) // step)
         if opened >= len(tiers) - 1:
             return None
         return entered + (opened + 1) * step

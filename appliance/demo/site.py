@@ -7,6 +7,8 @@ with the history of the first.
 from __future__ import annotations
 
 import logging
+import secrets
+from pathlib import Path
 from typing import Any
 
 from appliance.acd.config import QueueConfig
@@ -72,7 +74,29 @@ class DemoSite:
         board.load_config()
         for name in names:
             board.acd.login(name, reason="demo")
+        await self._logins(daemon, names[0])
         self._print_banner(daemon)
+
+    async def _logins(self, daemon, first_operator: str) -> None:
+        """A demo admin and the first operator's login, with one random password kept in
+        the demo's data directory (a development box only: never on the image)."""
+        from web.accounts import Accounts
+
+        secret = Path(daemon.config.data_dir) / "demo-login.txt"
+        if secret.exists():
+            password = secret.read_text().strip()
+        else:
+            password = secrets.token_urlsafe(9)
+            secret.write_text(password + "\n")
+            secret.chmod(0o600)
+        accounts = Accounts(daemon.store)
+        existing = {u["username"] for u in accounts.users()}
+        if "demo" not in existing:
+            await accounts.create("demo", password, "admin")
+        operator_login = first_operator.lower()
+        if operator_login not in existing:
+            await accounts.create(operator_login, password, "operator", operator=first_operator)
+        daemon.demo_login = [("demo", password), (operator_login, password)]
 
     async def _loopback_line(self, daemon) -> None:
         admin, board = daemon.admin, daemon.board
@@ -97,8 +121,7 @@ class DemoSite:
     def _print_banner(self, daemon) -> None:
         host, _port = daemon.config.web_address
         print(f"\ncallbox demo is running: http://{host}:{daemon.web_port}/")
-        login = getattr(daemon, "demo_login", None)
-        if login:
-            print(f"  log in as {login[0]} / {login[1]}")
+        for user, password in getattr(daemon, "demo_login", []):
+            print(f"  log in as {user} / {password}")
         print(f"  {len(self.traffic)} simulated line(s), calls arriving about "
               f"{self.args.rate:g} a minute; Ctrl-C stops\n", flush=True)

@@ -20,6 +20,7 @@ class TrafficProfile:
     patience_mean: float = 90.0  # seconds a caller waits before hanging up (exponential)
     callback_ratio: float = 0.1  # of callers who, instead of waiting, press 1
     repeat_ratio: float = 0.2  # callers who called before (sticky operator shows)
+    repeat_after: float = 300.0  # a caller calls again only after this many seconds
     max_calls: int = 0  # 0 = until stopped
 
 
@@ -35,7 +36,7 @@ class TrafficGenerator:
         self.placed = 0
         self.abandoned = 0
         self.callbacks = 0
-        self._known: list[str] = []
+        self._known: list[tuple[float, str]] = []  # (when they may call again, number)
         self._timer = None
         self._running = False
 
@@ -53,11 +54,15 @@ class TrafficGenerator:
         self._timer = self.clock.call_later(self.random.expovariate(rate), self._arrival)
 
     def _number(self) -> str:
-        if self._known and self.random.random() < self.profile.repeat_ratio:
-            return self.random.choice(self._known)
-        number = "+7" + self.random.choice(["916", "903", "495", "812"]) + \
-            "".join(self.random.choice("0123456789") for _ in range(7))
-        self._known.append(number)
+        now = self.clock.monotonic()
+        again = [n for when, n in self._known if when <= now]
+        if again and self.random.random() < self.profile.repeat_ratio:
+            number = self.random.choice(again)
+        else:
+            number = "+7" + self.random.choice(["916", "903", "495", "812"]) + \
+                "".join(self.random.choice("0123456789") for _ in range(7))
+        self._known = [(w, n) for w, n in self._known if n != number]
+        self._known.append((now + self.profile.repeat_after, number))
         return number
 
     def _arrival(self) -> None:

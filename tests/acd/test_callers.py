@@ -362,3 +362,31 @@ def test_waiting_view_shows_who_rings(h: Harness):
     assert (w.call_id, w.queue, w.caller_number, w.position, w.waited, w.priority) == (
         "c1", "sales", "+1", 1, 4, 2)
     assert sorted(w.ringing) == ["alice", "bob"]
+
+
+def test_sticky_hold_ends_when_the_operator_leaves_the_queue(clock: VirtualClock):
+    h = Harness(clock, History({"+7": "bob"}))
+    h.queue(sticky_days=30, sticky_seconds=60)
+    h.operators("bob", "alice")
+    h.acd.pause("alice", "x")
+    h.acd.enqueue("x", "sales", "+0")
+    h.answer("x", "bob")
+    h.acd.enqueue("c1", "sales", "+7")
+    h.acd.unpause("alice")
+    assert h.ringing() == set()  # held for bob
+    h.acd.configure_operator("bob", {"other": 0})
+    assert h.ringing() == {("c1", "alice")}
+    assert check(h.acd) == []
+
+
+def test_the_invariant_checker_sees_a_broken_state(h: Harness):
+    """check() is what the property tests lean on: it must notice real damage."""
+    h.queue(strategy="ring-all")
+    h.operators("alice", "bob")
+    h.acd.enqueue("c1", "sales", "+1")
+    assert check(h.acd) == []
+    h.acd.calls["c1"].rings.pop("bob")  # forget a ring the operator still believes in
+    h.acd.queues["sales"].available["carol"] = None
+    problems = " ".join(check(h.acd))
+    assert "bob rings for 'c1'" in problems
+    assert "available index" in problems

@@ -6,6 +6,7 @@ import pytest
 
 from appliance.acd.api import QueueEvent
 from appliance.acd.invariants import check
+from appliance.clock import VirtualClock
 
 from .conftest import Harness
 
@@ -310,3 +311,36 @@ def test_bad_queue_config_is_refused_in_words(h: Harness):
     with pytest.raises(ValueError, match="strategy"):
         h.acd.configure_queue(QueueConfig(name="x", strategy="loudest"))
     assert h.acd.waiting("x") == []
+
+
+class BoundedClock(VirtualClock):
+    """A virtual clock that fails loudly instead of spinning on timers at one instant."""
+
+    def call_later(self, delay, callback, *args):
+        self.scheduled = getattr(self, "scheduled", 0) + 1
+        assert self.scheduled < 1000, "timers keep being scheduled: a busy loop"
+        return super().call_later(delay, callback, *args)
+
+
+def test_tiers_open_on_time_when_the_wait_started_at_an_odd_instant():
+    """2.3000000000000003 + 30 - 2.3000000000000003 == 29.999999999999996: the tier must
+    still open at that instant, and the next wake-up must be the next tier, not the same
+    instant again (which would spin the loop)."""
+    h = Harness(BoundedClock())
+    h.queue(penalty_step_seconds=30)
+    h.operators("first", penalty=0)
+    h.operators("second", penalty=1)
+    h.operators("third", penalty=2)
+    h.acd.enqueue("b1", "sales", "+0")
+    h.answer("b1", "first")
+    h.acd.enqueue("b2", "sales", "+0")
+    h.clock.advance(23 * 0.1)
+    h.acd.enqueue("c1", "sales", "+1")
+    h.clock.advance(30 - 23 * 0.1)
+    h.answer("b2", "second")  # tiers 0 and 1 busy; "third" is free but two tiers away
+    h.clock.advance(23 * 0.1)  # c1's tier 1 opens: nobody free there
+    assert h.ringing() == set()
+    h.clock.advance(29.99)
+    assert h.ringing() == set()
+    h.clock.advance(0.02)  # tier 2 opens (at 62.3, give or take the float sums above)
+    assert h.ringing() == {("c1", "third")}

@@ -47,8 +47,8 @@ queue_options = st.fixed_dictionaries({
     "weight": st.sampled_from([0, 5]),
 })
 
-memberships = st.dictionaries(st.sampled_from(QUEUES), st.integers(0, 2), min_size=1)
 
+memberships = st.dictionaries(st.sampled_from(QUEUES), st.integers(0, 2), min_size=1)
 ARGS = {
     "arrive": st.tuples(st.sampled_from(QUEUES), st.integers(0, 2), st.integers(0, 4)),
     "answer": st.tuples(st.integers(0, 20)),
@@ -62,7 +62,8 @@ ARGS = {
     "login": st.tuples(st.sampled_from(OPERATORS)),
     "logout": st.tuples(st.sampled_from(OPERATORS)),
     "late": st.tuples(st.integers(0, 20), st.sampled_from(OPERATORS)),
-    "advance": st.tuples(st.sampled_from([0.5, 1, 3, 7, 20, 60])),
+    "advance": st.tuples(st.sampled_from([0.1, 0.5, 1, 2.3, 3, 7, 9.9, 20, 60])),
+    "move": st.tuples(st.sampled_from(OPERATORS), memberships),
 }
 # Arrivals, answers, call ends and time are drawn more often, so calls get far enough.
 KINDS = ["arrive"] * 5 + ["answer"] * 4 + ["end"] * 3 + ["advance"] * 4 + [
@@ -70,9 +71,19 @@ KINDS = ["arrive"] * 5 + ["answer"] * 4 + ["end"] * 3 + ["advance"] * 4 + [
 step = st.sampled_from(KINDS).flatmap(lambda kind: ARGS[kind].map(lambda a: (kind, *a)))
 
 
+class SpinGuardClock(VirtualClock):
+    """Fails instead of hanging if timers keep re-arming at one instant."""
+
+    def call_later(self, delay, callback, *args):
+        if delay <= 0:
+            self.zero_delay = getattr(self, "zero_delay", 0) + 1
+            assert self.zero_delay < 10_000, "timers re-armed at the same instant"
+        return super().call_later(delay, callback, *args)
+
+
 class Traffic:
     def __init__(self, options: list[dict], members: list[dict], seed: int) -> None:
-        self.clock = VirtualClock()
+        self.clock = SpinGuardClock()
         self.h = Harness(self.clock, History({"+0": "ann", "+1": "ben"}), seed=seed)
         self.acd = self.h.acd
         self.wrapup = {}
@@ -141,6 +152,8 @@ class Traffic:
                 assert acd.ring_answered(call_id, args[1]) is False
         elif kind == "advance":
             self.clock.advance(args[0])
+        elif kind == "move":
+            acd.configure_operator(args[0], args[1])
 
     def assert_consistent(self) -> None:
         assert check(self.acd) == []
@@ -203,6 +216,20 @@ def assert_each_visit_ends_once(events: list, wrapup: dict[str, int], ring_times
     assert open_visits == {}, f"visits without a terminal event: {open_visits}"
 
 
+def assert_ring_seconds_add_up(events: list, ring_times) -> None:
+    """A RINGNOANSWER's ring seconds run from the moment that phone was rung."""
+    for i, e in enumerate(events):
+        if e.event is QueueEvent.RINGNOANSWER:
+            started = [t for t, seq, c, op in ring_times
+                       if c == e.call_id and op == e.operator and seq <= i]
+            assert started, f"{e.operator} missed {e.call_id} without being rung"
+            assert abs(e.ts - started[-1] - e.data["ring"]) < 1e-6
+        if e.event in (QueueEvent.CONNECT, QueueEvent.CALLBACKCONNECT):
+            started = [t for t, seq, c, op in ring_times
+                       if c == e.call_id and op == e.operator and seq <= i]
+            assert abs(e.ts - started[-1] - e.data["ring"]) < 1e-6
+
+
 def assert_wrapup_never_cut(events: list, ring_times) -> None:
     """No operator is rung between a completed call and the end of its wrap-up."""
     for i, e in enumerate(events):
@@ -246,6 +273,7 @@ def test_random_traffic_keeps_every_invariant(options, members, steps, seed):
     assert set(first) == {f"c{i}" for i in range(traffic.next_call)}
     assert set(first.values()) <= {QueueEvent.ENTERQUEUE, *REFUSED}
     assert_wrapup_never_cut(events, traffic.h.sb.ring_times)
+    assert_ring_seconds_add_up(events, traffic.h.sb.ring_times)
     connects = [e for e in events if e.event in (QueueEvent.CONNECT,
                                                  QueueEvent.CALLBACKCONNECT)]
     dialled = [(c, op) for c, op, _n in traffic.h.sb.callbacks]
