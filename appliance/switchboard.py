@@ -196,7 +196,7 @@ class Switchboard:
 
     def lines_up(self) -> list[str]:
         return [name for name, ch in self.channels.items()
-                if ch.role == "line" and ch.status().get("state") == "ready"]
+                if ch.role == "line" and ch.status().get("state") == "up"]
 
     def phones_channel(self, extension: str) -> Channel | None:
         return next((ch for ch in self.channels.values()

@@ -78,19 +78,15 @@ class DemoSite:
                                           create=admin.operator(name) is None)
             except ValidationError as exc:
                 log.warning("demo operator %s: %s", name, exc)
-        phones = LoopbackPhones("desk-phones", {
-            "extensions": [str(101 + n) for n in range(len(names))],
-            "answer_after": [2, 7], "talk_seconds": [25, 110], "no_answer_ratio": 0.1,
-        }, board)
-        await board.add_channel(phones)
+        board.load_config()
+        for name in names:
+            board.acd.login(name, reason="demo")
+        await self._phones(daemon, [str(101 + n) for n in range(len(names))])
         kinds = self.args.lines.split(",")
         if "loopback" in kinds:
             await self._loopback_line(daemon)
         if "gsm" in kinds:
             await self._gsm_lines(daemon)
-        board.load_config()
-        for name in names:
-            board.acd.login(name, reason="demo")
         await self._logins(daemon, names[0])
         self._print_banner(daemon)
 
@@ -114,6 +110,29 @@ class DemoSite:
         if operator_login not in existing:
             await accounts.create(operator_login, password, "operator", operator=first_operator)
         daemon.demo_login = [("demo", password), (operator_login, password)]
+
+    async def _phones(self, daemon, extensions: list[str]) -> None:
+        """Operators' desk phones: simulated SIP phones registering with the box over
+        loopback, answering after a few seconds and talking for a while.  Without a SIP
+        driver the phones are software ones inside the daemon (the loopback driver)."""
+        admin, board = daemon.admin, daemon.board
+        policy = {"answer_after": (2, 7), "talk_seconds": (25, 110), "no_answer_ratio": 0.1}
+        sip = board.channels.get("phones")
+        if sip is None:
+            phones = LoopbackPhones("desk-phones", {
+                "extensions": extensions, **{k: list(v) if isinstance(v, tuple) else v
+                                             for k, v in policy.items()}}, board)
+            await board.add_channel(phones)
+            return
+        from drivers.sim.sip_phone import AnswerPolicy, PhoneBank
+
+        passwords = {p["extension"]: p["password"] for p in admin.phones()}
+        bank = PhoneBank({ext: passwords[ext] for ext in extensions},
+                         ("127.0.0.1", sip.port), local_host="127.0.0.1",
+                         policy=AnswerPolicy(**policy), clock=board.clock)
+        for ext, reason in (await bank.start()).items():
+            log.warning("demo phone %s did not register: %s", ext, reason)
+        daemon.extras.append(bank)
 
     async def _loopback_line(self, daemon) -> None:
         admin, board = daemon.admin, daemon.board
@@ -163,7 +182,7 @@ class DemoSite:
             return next((c for c in board.calls.values() if c.line == line), None)
 
         def place(number: str):
-            if live_call() is not None or board.channels[line].status().get("state") != "ready":
+            if live_call() is not None or board.channels[line].status().get("state") != "up":
                 return None  # the modem is busy or still starting: this caller got a busy tone
             board.spawn(modem.command(f"call {number}"), "demo gsm call")
             return SimCaller(modem, board)

@@ -131,12 +131,16 @@ async def serve(args: argparse.Namespace) -> None:
     if not args.no_stdin:
         _read_stdin(loop, control)
     server = None
+    clients: set[asyncio.StreamWriter] = set()
     if args.control:
         server = await asyncio.start_unix_server(
-            lambda r, w: _client(r, w, control), path=args.control)
+            lambda r, w: _client(r, w, control, clients), path=args.control)
     await done.wait()
     if server is not None:
         server.close()
+        for writer in list(clients):  # end client sessions before the loop goes away
+            writer.close()
+        await asyncio.sleep(0)  # let their tasks see end-of-file
         os.unlink(args.control)
     host.close()
 
@@ -164,12 +168,16 @@ def _read_stdin(loop: asyncio.AbstractEventLoop, control: Control) -> None:
 
 
 async def _client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                  control: Control) -> None:
+                  control: Control, clients: set[asyncio.StreamWriter]) -> None:
+    clients.add(writer)
     try:
         while line := await reader.readline():
             writer.write((control.handle(line.decode("utf-8", "replace")) + "\n").encode())
             await writer.drain()
+    except (ConnectionError, asyncio.CancelledError):
+        pass  # the controller went away, or we are shutting down
     finally:
+        clients.discard(writer)
         writer.close()
 
 

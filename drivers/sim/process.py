@@ -23,6 +23,15 @@ class SimProcessError(RuntimeError):
     pass
 
 
+def _die_with_parent() -> None:
+    """prctl(PR_SET_PDEATHSIG, SIGTERM) in the child, so a killed demo leaves no modem."""
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 class SimModemProcess:
     def __init__(self, model: str, workdir: Path, process: asyncio.subprocess.Process,
                  enumerated: dict[str, Any]) -> None:
@@ -48,9 +57,12 @@ class SimModemProcess:
         if sim_busy is not None:
             argv += ["--sim-busy", str(sim_busy)]
         argv += extra or []
+        # its own session: Ctrl-C on the demo must not kill the modem before the line
+        # that uses it has hung up; and it dies with its parent, never left behind
         process = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
+            preexec_fn=_die_with_parent)
         try:
             line = await asyncio.wait_for(process.stdout.readline(), STARTUP_TIMEOUT)
             enumerated = json.loads(line)
