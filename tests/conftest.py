@@ -28,7 +28,8 @@ TOOL_PACKAGES = {
 
 def require_tool(name: str) -> str:
     """Return the tool's path; skip (or fail under CI) when it is not installed."""
-    path = shutil.which(name) or (f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}") else None)
+    fallback = f"/usr/bin/{name}"
+    path = shutil.which(name) or (fallback if os.path.exists(fallback) else None)
     if path:
         return path
     message = f"{name} not installed (apt-get install {TOOL_PACKAGES.get(name, name)})"

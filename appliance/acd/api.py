@@ -23,7 +23,7 @@ class OperatorStatus(enum.Enum):
     PAUSED = "paused"
 
 
-class QueueEvent(str, enum.Enum):
+class QueueEvent(enum.StrEnum):
     """Queue-log event names (Asterisk queue_log vocabulary, which reports tools know)."""
 
     ENTERQUEUE = "ENTERQUEUE"

@@ -119,8 +119,8 @@ def open_store(data_dir: Path | str, *, create: bool = True) -> Store:
             if mode.lower() != "wal":
                 raise StoreError(f"{path}: cannot switch to WAL mode (got {mode})")
             conn.execute("PRAGMA journal_size_limit = 16777216")
-            if current_version(conn) < latest_version():
-                migrate(conn)
+            if current_version(conn) != latest_version():
+                migrate(conn)  # refuses a schema newer than this code
         finally:
             conn.close()
         return Store(path)
