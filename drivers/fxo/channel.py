@@ -1,0 +1,365 @@
+"""FXO line driver: one analog line on one V.253 voice modem (``kind = "fxo"``).
+
+Settings: ``port`` (tty path), ``model`` (a key of ``models.BY_KEY``, optional: USB
+identity and ATI decide otherwise), ``silence_hangup_seconds`` (default 10),
+``ring_timeout_seconds`` (no RING for this long before answer = the caller gave up,
+default 8), ``country`` (tone plan for busy detection, default "eu"), ``echo_cancel``
+(default true), ``duplex`` ("full"/"half" to override the model table).
+
+The port is reopened whenever it goes away (unplugged, re-enumerated); a modem that
+stops answering gets ATZ and a fresh set-up, and the port is closed and reopened if
+that fails too.  ``status()`` says what the installer needs: state, model, caller id
+support, duplex, codec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from drivers.at.engine import AtEngine, AtError, AtTimeout, PortLost
+from drivers.at.transport import ByteLink, PortError, SerialPort
+from drivers.base import CallerId, Cause, Channel, ChannelHost, Leg, LegListener, Unreachable
+
+from . import models
+from .call import VoiceCall
+from .codec import VoiceCodec, choose_format, parse_vsm_list
+from .dle import DleEvent
+from .echo_path import make_echo_canceller
+from .hangup import FarEndMonitor
+from .leg import FxoLeg
+from .ringing import RingSession
+from .voiceport import VCON, V253Protocol, VoicePort
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = (1, 2, 5, 10, 30)
+DIAL_RESULTS = {"BUSY": Cause.USER_BUSY, "NO ANSWER": Cause.NO_ANSWER,
+                "NO DIALTONE": Cause.NETWORK_OUT_OF_ORDER,
+                "NO CARRIER": Cause.NORMAL_UNSPECIFIED, "ERROR": Cause.NORMAL_UNSPECIFIED}
+
+
+class FxoChannel(Channel):
+    kind = "fxo"
+    role = "line"
+
+    def __init__(self, name: str, settings: dict[str, Any], host: ChannelHost) -> None:
+        super().__init__(name, settings, host)
+        self.clock = host.clock
+        self.state = "starting"
+        self.model = models.GENERIC
+        self.usb: tuple[int, int] | None = None
+        self.caller_id_supported = False
+        self.full_duplex = False
+        self.codec_kind = ""
+        self.engine: AtEngine | None = None
+        self.port: VoicePort | None = None
+        self.leg: FxoLeg | None = None
+        self.ringing: RingSession | None = None
+        self.resets = 0
+        self.opens = 0
+        self.link_factory: Callable[[], ByteLink] | None = None  # tests: a memory link
+        self._task: asyncio.Task | None = None
+        self._lost: asyncio.Event = asyncio.Event()
+        self._stopping = False
+
+    @property
+    def silence_seconds(self) -> float:
+        return float(self.settings.get("silence_hangup_seconds", 10.0))
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self.leg is not None:
+            await self._release(self.leg, Cause.NORMAL_CLEARING, remote=False, reason="stop")
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self.engine is not None:
+            self.engine.close()
+        self._set_state("stopped")
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._stopping:
+            try:
+                await self._connect()
+                failures = 0
+                await self._lost.wait()
+            except (PortError, AtError, AtTimeout, PortLost) as exc:
+                log.warning("%s: %s", self.name, exc)
+            self._drop_port()
+            self._set_state("absent")
+            delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
+            failures += 1
+            await self._wait(delay)
+
+    async def _wait(self, seconds: float) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self.clock.call_later(seconds, lambda: done.done() or done.set_result(None))
+        await done
+
+    def _open_link(self) -> ByteLink:
+        if self.link_factory is not None:
+            return self.link_factory()
+        path = str(self.settings.get("port", ""))
+        if not path:
+            raise PortError("no port set for this line")
+        port = SerialPort(path)
+        port.open()
+        self.usb = models.usb_identity(path)
+        return port
+
+    async def _connect(self) -> None:
+        self._set_state("starting")
+        self._lost = asyncio.Event()
+        port = VoicePort(self._open_link(), self._on_audio, self._on_dle, self._on_stream_end)
+        self.opens += 1
+        engine = AtEngine(port, self.clock, name=self.name)
+        engine.protocol = V253Protocol()
+        engine.on_unhealthy(self._on_unhealthy)
+        for tag in ("RING", "DATE", "TIME", "NMBR", "NAME", "DDN_NMBR", "MESG"):
+            engine.on_urc(tag, self._on_ring_urc)
+        self.port, self.engine = port, engine
+        await self._setup(engine)
+        engine.mark_healthy()
+        self._set_state("ready")
+
+    def _drop_port(self) -> None:
+        if self.leg is not None and not self.leg.ended:
+            self._end_leg(self.leg, Cause.DESTINATION_OUT_OF_ORDER, "port_lost")
+        if self.engine is not None:
+            self.engine.close()
+        self.engine = self.port = None
+
+    async def _setup(self, engine: AtEngine) -> None:
+        """V.253 set-up: voice mode, caller id, codec, silence detection, on hook."""
+        await engine.command("ATZ", timeout=3, check=False)
+        await engine.command("ATE0", timeout=2)
+        ati = await engine.command("ATI3", bare=True, timeout=2, check=False)
+        fmm = await engine.command("AT+FMM?", bare=True, timeout=2, check=False)
+        self.model = models.identify(self.settings.get("model"), self.usb,
+                                     " ".join(ati.lines + fmm.lines))
+        duplex = self.settings.get("duplex")
+        self.full_duplex = self.model.full_duplex if duplex is None else duplex == "full"
+        await engine.command("AT+FCLASS=8", timeout=2)
+        self.caller_id_supported = False
+        aliases = ("AT+VCID=1", "AT#CID=1")
+        for command in sorted(aliases, key=lambda c: c != self.model.cid_command):
+            if (await engine.command(command, timeout=2, check=False)).final.ok:
+                self.caller_id_supported = True
+                break
+        vsm = await engine.command("AT+VSM=?", bare=True, expect="+VSM", timeout=2)
+        chosen = choose_format(parse_vsm_list(vsm.lines))
+        if chosen is None or chosen.kind is None:
+            raise AtError("AT+VSM=?", vsm.final)
+        await engine.command(f"AT+VSM={chosen.cml},8000", timeout=2)
+        self.codec_kind = chosen.kind
+        if self.model.reports_silence and self.silence_seconds > 0:
+            tenths = min(255, max(1, round(self.silence_seconds * 10)))
+            await engine.command(f"AT+VSD=128,{tenths}", timeout=2, check=False)
+        await engine.command("AT+VLS=0", timeout=2)
+
+    def _on_unhealthy(self, reason: str) -> None:
+        if self.engine is None or self.engine.lost:
+            self._lost.set()
+            return
+        if self.state == "ready" and self.leg is None:
+            self.resets += 1
+            asyncio.get_running_loop().create_task(self._soft_reset(reason))
+
+    async def _soft_reset(self, reason: str) -> None:
+        """Self-healing, step one: ATZ and the set-up again; step two: reopen the port."""
+        log.warning("%s: resetting the modem (%s)", self.name, reason)
+        self._set_state("resetting")
+        engine = self.engine
+        try:
+            assert engine is not None
+            await self._setup(engine)
+            engine.mark_healthy()
+            self._set_state("ready")
+        except (AtError, AtTimeout, PortLost, AssertionError):
+            self._lost.set()
+
+    # -- incoming calls ------------------------------------------------------------------
+    def _on_ring_urc(self, urc: Any) -> None:
+        if self.leg is not None and self.leg.state.value not in ("new", "ringing"):
+            return  # RING during a call: a second line would need call waiting support
+        if self.ringing is None:
+            self.ringing = RingSession(self.clock, self.settings, self._offer, self._abandoned)
+        self.ringing.urc(urc.name, urc.line)
+
+    def _offer(self, caller: CallerId, when: str) -> None:
+        leg = FxoLeg(self, "inbound", caller, caller_time=when)
+        self.leg = leg
+        self.host.incoming(leg)
+        leg._emit_ringing()
+        self.host.channel_changed(self)
+
+    def _abandoned(self) -> None:
+        self.ringing = None
+        leg = self.leg
+        if leg is not None and leg.state.value in ("new", "ringing"):
+            self._end_leg(leg, Cause.NORMAL_CLEARING, "abandoned")
+
+    async def _answer(self, leg: FxoLeg) -> None:
+        if leg is not self.leg or leg.ended or self.engine is None:
+            return
+        if self.ringing is not None:
+            self.ringing.cancel()
+            self.ringing = None
+        await self.engine.command("AT+VLS=1", timeout=3)
+        await self._begin_audio(leg)
+        leg._emit_answered()
+
+    async def _begin_audio(self, leg: FxoLeg) -> None:
+        assert self.engine is not None and self.port is not None
+        monitor = FarEndMonitor(self.silence_seconds, str(self.settings.get("country", "eu")))
+        echo = make_echo_canceller() if self.settings.get("echo_cancel", True) else None
+        leg.call = VoiceCall(
+            leg, self.engine, self.port, self.clock, VoiceCodec(self.codec_kind),
+            full_duplex=self.full_duplex, monitor=monitor, echo=echo,
+            on_gone=lambda reason: self._far_end_gone(leg, reason),
+        )
+        await leg.call.start()
+        self.full_duplex = leg.call.full_duplex
+        self._set_state("in_call")
+
+    # -- outgoing calls ------------------------------------------------------------------
+    def reaches(self, destination: str) -> bool:
+        return self.state == "ready" and self.leg is None and _dialable(destination)
+
+    def originate(self, destination: str, caller: CallerId, listener: LegListener) -> Leg:
+        if self.state != "ready" or self.engine is None:
+            raise Unreachable(f"line {self.name} is {self.state}", Cause.NETWORK_OUT_OF_ORDER)
+        if self.leg is not None:
+            raise Unreachable(f"line {self.name} is busy", Cause.USER_BUSY)
+        if not _dialable(destination):
+            raise Unreachable(f"cannot dial {destination!r}", Cause.INVALID_NUMBER_FORMAT)
+        leg = FxoLeg(self, "outbound", caller, destination, listener)
+        self.leg = leg
+        self._set_state("dialling")
+        asyncio.get_running_loop().create_task(self._dial(leg, destination))
+        return leg
+
+    async def _dial(self, leg: FxoLeg, number: str) -> None:
+        assert self.engine is not None
+        timeout = float(self.settings.get("no_answer_seconds", 60.0))
+        try:
+            await self.engine.command("AT+VLS=1", timeout=3)
+            final = (await self.engine.command(f"ATDT{number}", dial=True, timeout=timeout,
+                                               check=False)).final
+        except AtTimeout:
+            await self._release(leg, Cause.NO_ANSWER, remote=True, reason="no_answer")
+            return
+        except PortLost:
+            return
+        if leg.ended:
+            return
+        if final.result in ("OK", VCON, "CONNECT"):
+            await self._begin_audio(leg)
+            leg._emit_answered()
+            return
+        cause = DIAL_RESULTS.get(final.result, Cause.NORMAL_UNSPECIFIED)
+        await self._release(leg, cause, remote=True, reason=final.result.lower())
+
+    # -- during a call -------------------------------------------------------------------
+    def _on_audio(self, data: bytes) -> None:
+        leg = self.leg
+        if leg is not None and leg.call is not None:
+            leg.call.wire_audio(data)
+
+    def _on_dle(self, event: DleEvent) -> None:
+        leg = self.leg
+        if leg is not None and leg.call is not None:
+            leg.call.dle_event(event)
+        elif leg is not None and leg.direction == "outbound" and not leg.ended:
+            if event.code == "r":  # ringback while dialling: the far end is alerting
+                leg._emit_ringing()
+        elif event.code == "R" and self.ringing is None and self.leg is None:
+            self._on_ring_urc(_RingEvent())
+        elif not event.known:
+            log.warning("%s: unknown DLE event %r skipped", self.name, event.code)
+
+    def _on_stream_end(self) -> None:
+        leg = self.leg
+        if leg is not None and leg.call is not None:
+            leg.call.stream_ended()
+
+    def _far_end_gone(self, leg: FxoLeg, reason: str) -> None:
+        cause = Cause.NORMAL_CLEARING
+        if leg.state.value != "answered" and reason == "busy":
+            cause = Cause.USER_BUSY
+        loop = asyncio.get_running_loop()
+        loop.create_task(self._release(leg, cause, remote=True, reason=reason))
+
+    async def _release(self, leg: FxoLeg, cause: Cause, remote: bool, reason: str) -> None:
+        """Hang up: close the stream, go on hook, report once."""
+        if leg is not self.leg:
+            return
+        self.leg = None
+        if self.ringing is not None:
+            self.ringing.cancel()
+            self.ringing = None
+        leg.hangup_reason = leg.hangup_reason or reason
+        try:
+            if leg.call is not None:
+                await leg.call.stop()
+            if self.engine is not None and not self.engine.lost:
+                await self.engine.command("ATH", timeout=3, check=False)
+                await self.engine.command("AT+VLS=0", timeout=3, check=False)
+        except (AtTimeout, PortLost) as exc:
+            log.warning("%s: hang-up incomplete: %s", self.name, exc)
+        finally:
+            leg._emit_hangup(cause, remote)
+            if self.state in ("in_call", "dialling"):
+                self._set_state("ready")
+
+    def _end_leg(self, leg: FxoLeg, cause: Cause, reason: str) -> None:
+        """Report the end without talking to the modem (it is gone or never picked up)."""
+        if leg is self.leg:
+            self.leg = None
+        leg.hangup_reason = leg.hangup_reason or reason
+        if leg.call is not None:
+            leg.call.mode = None
+        leg._emit_hangup(cause, True)
+
+    # -- the installer's view ------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.host.channel_changed(self)
+
+    def status(self) -> dict[str, Any]:
+        call = self.leg.call if self.leg is not None else None
+        return {
+            "state": self.state,
+            "port": self.settings.get("port", ""),
+            "model": self.model.key,
+            "model_name": self.model.name,
+            "chip": self.model.chip,
+            "usb_id": f"{self.usb[0]:04x}:{self.usb[1]:04x}" if self.usb else "",
+            "caller_id": self.caller_id_supported,
+            "duplex": "full" if self.full_duplex else "half",
+            "codec": self.codec_kind,
+            "echo_canceller": call is not None and call.echo is not None,
+            "leg": self.leg.id if self.leg is not None else None,
+            "resets": self.resets,
+        }
+
+
+class _RingEvent:
+    """A <DLE>R ring report, shaped like the RING URC."""
+
+    name = "RING"
+    line = "RING"
+
+
+def _dialable(destination: str) -> bool:
+    return bool(destination) and all(c in "0123456789*#,+" for c in destination)
