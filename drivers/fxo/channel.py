@@ -267,7 +267,7 @@ class FxoChannel(Channel):
             leg._emit_answered()
             return
         cause = DIAL_RESULTS.get(final.result, Cause.NORMAL_UNSPECIFIED)
-        await self._release(leg, cause, remote=True, reason=final.result.lower())
+        await self._release(leg, cause, remote=True, reason=final.result.lower().replace(" ", "_"))
 
     # -- during a call -------------------------------------------------------------------
     def _on_audio(self, data: bytes) -> None:

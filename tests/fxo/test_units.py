@@ -1,0 +1,146 @@
+"""Codec choice and conversion, caller id lines, model identification, the far-end
+monitor and the ring session, each on its own."""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import pytest
+
+from appliance.clock import VirtualClock
+from appliance.media.goertzel import tone_level_dbfs
+from appliance.media.tones import ToneSource
+from drivers.fxo import models
+from drivers.fxo.callerid import CallerIdReport, parse_tagged
+from drivers.fxo.codec import VoiceCodec, choose_format, parse_vsm_list
+from drivers.fxo.hangup import FarEndMonitor
+from drivers.fxo.ringing import RingSession
+from drivers.sim.v253 import CONEXANT_VSM, ROCKWELL_VSM
+
+
+def sine(hz: float, frames: int, amp: float = 8000) -> bytes:
+    n = frames * 160
+    return struct.pack(f"<{n}h", *(int(amp * math.sin(2 * math.pi * hz * i / 8000))
+                                   for i in range(n)))
+
+
+def test_vsm_list_parsed_and_g711_preferred() -> None:
+    formats = parse_vsm_list(["+VSM: " + CONEXANT_VSM[0], *CONEXANT_VSM[1:]])
+    assert [f.cml for f in formats] == [1, 128, 129, 130, 131, 132, 133]
+    assert formats[2].kind is None  # ADPCM: not converted
+    assert choose_format(formats).kind == "ulaw"
+    assert choose_format(parse_vsm_list(list(ROCKWELL_VSM))).kind == "s8"
+    assert choose_format(parse_vsm_list(['1,"UNSIGNED PCM",8,0,(8000),(0),(0)'])).kind == "u8"
+    assert choose_format(parse_vsm_list(['2,"CELP",1,0,(9600),(0),(0)', "junk"])) is None
+
+
+@pytest.mark.parametrize("kind,min_db", [("ulaw", -13), ("alaw", -13), ("s8", -14),
+                                         ("u8", -14), ("s16", -13)])
+def test_codec_round_trip_keeps_a_tone_in_whole_frames(kind: str, min_db: float) -> None:
+    codec = VoiceCodec(kind)
+    pcm = sine(1000, 10)
+    wire = b"".join(codec.encode(pcm[i:i + 320]) for i in range(0, len(pcm), 320))
+    assert len(wire) == 10 * codec.frame_wire_bytes
+    frames = []
+    for i in range(0, len(wire), 37):  # reads that never end on a frame
+        frames += codec.decode_frames(wire[i:i + 37])
+    assert len(frames) == 10 and all(len(f) == 320 for f in frames)
+    assert tone_level_dbfs(b"".join(frames), 1000) > min_db
+
+
+def test_caller_id_lines_and_presentation() -> None:
+    assert parse_tagged("DATE = 0321") == ("DATE", "0321")
+    assert parse_tagged("NMBR=5551234") == ("NMBR", "5551234")
+    assert parse_tagged("RING") is None
+    report = CallerIdReport()
+    for line in ("DATE = 1224", "TIME = 0905", "NMBR = 5551234", "NAME = ANNA K"):
+        report.add(*parse_tagged(line))
+    cid = report.caller_id()
+    assert (cid.number, cid.name, cid.presentation) == ("5551234", "ANNA K", "allowed")
+    assert report.when == "12-24 09:05"
+    withheld = CallerIdReport(number="P", name="P").caller_id()
+    assert (withheld.number, withheld.name, withheld.presentation) == ("", "", "restricted")
+    assert CallerIdReport(number="O").caller_id().presentation == "unavailable"
+    assert CallerIdReport().caller_id().display == "unavailable"
+
+
+def test_models_identified_by_usb_then_ati() -> None:
+    assert models.identify(None, (0x0BAF, 0x0303), "").key == "usr5637"
+    assert models.identify(None, (0x0803, 0x3095), "").key == "zoom3095"
+    assert models.identify(None, (0x0572, 0x1329), "").key == "cx93010"
+    assert models.identify(None, None, "U.S. Robotics 56K FAX USB V1.2.23").key == "usr5637"
+    assert models.identify(None, None, "ROCKWELL RC56 V.90").key == "rockwell"
+    assert models.identify(None, None, "something else").key == "generic"
+    assert models.identify("zoom3095", (0x0BAF, 0x0303), "").key == "zoom3095"
+    assert models.usb_identity("/dev/null") is None
+
+
+@pytest.mark.parametrize("country", ["eu", "ru", "us"])
+def test_monitor_hears_busy_cadence_but_not_dial_tone_or_voice(country: str) -> None:
+    busy = FarEndMonitor(0, country)
+    src = ToneSource.named("busy", country)
+    results = [busy.feed(src.read_frame()) for _ in range(250)]
+    assert "busy" in results
+    assert results.index("busy") * 20 <= 4000
+    for name in ("dial", "ringback"):
+        mon = FarEndMonitor(0, country)
+        src = ToneSource.named(name, country)
+        assert all(mon.feed(src.read_frame()) is None for _ in range(400))
+    mon = FarEndMonitor(0, country)
+    voice = sine(300, 1) + sine(700, 1)
+    assert all(mon.feed(voice[i % 2 * 320:][:320]) is None for i in range(400))
+
+
+def test_monitor_silence_needs_the_full_interval() -> None:
+    mon = FarEndMonitor(1.0)
+    quiet = bytes(320)
+    assert all(mon.feed(quiet) is None for _ in range(49))
+    assert mon.feed(quiet) == "silence"
+    mon.reset()
+    for _ in range(40):
+        mon.feed(quiet)
+    mon.feed(sine(1000, 1))  # a word resets the count
+    assert all(mon.feed(quiet) is None for _ in range(49))
+
+
+def test_ring_session_offers_after_caller_id_and_ends_when_rings_stop() -> None:
+    clock = VirtualClock()
+    offers: list = []
+    ended: list = []
+    session = RingSession(clock, {"ring_timeout_seconds": 8}, lambda c, w: offers.append((c, w)),
+                          lambda: ended.append(True))
+    session.urc("RING", "RING")
+    clock.advance(2.5)
+    for line in ("DATE = 0321", "TIME = 1405", "NMBR = P"):
+        session.urc(line.split()[0], line)
+    assert offers == []
+    clock.advance(0.5)
+    assert offers[0][0].presentation == "restricted" and offers[0][1] == "03-21 14:05"
+    session.urc("RING", "RING")
+    assert len(offers) == 1
+    clock.advance(7.9)
+    assert ended == []
+    clock.advance(0.2)
+    assert ended == [True]
+
+
+def test_ring_session_without_caller_id_offers_at_the_second_ring() -> None:
+    clock = VirtualClock()
+    offers: list = []
+    session = RingSession(clock, {}, lambda c, w: offers.append(c), lambda: None)
+    session.urc("RING", "RING")
+    clock.advance(4)
+    assert offers == []
+    session.urc("RING", "RING")
+    assert offers[0].presentation == "unavailable"
+
+
+def test_ring_session_one_ring_then_gone_is_still_a_missed_call() -> None:
+    clock = VirtualClock()
+    events: list = []
+    RingSession(clock, {"ring_timeout_seconds": 3, "caller_id_wait_seconds": 5},
+                lambda c, w: events.append("offer"), lambda: events.append("gone")).urc(
+        "RING", "RING")
+    clock.advance(3.1)
+    assert events == ["offer", "gone"]
