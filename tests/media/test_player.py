@@ -1,0 +1,115 @@
+"""Player pacing on the virtual clock."""
+
+from __future__ import annotations
+
+import random
+
+from appliance.clock import VirtualClock
+from appliance.media.player import Player, PromptCache
+from appliance.media.source import PcmSource
+from appliance.media.tones import ToneSource, tone_plan
+from appliance.media.wav import write_wav
+from drivers.base import FRAME_BYTES
+
+
+class LateClock:
+    """A virtual clock whose timers fire up to ``late`` seconds after they are due,
+    like a busy event loop."""
+
+    def __init__(self, late: float, seed: int = 0) -> None:
+        self.inner = VirtualClock()
+        self.late = late
+        self.rng = random.Random(seed)
+
+    def monotonic(self) -> float:
+        return self.inner.monotonic()
+
+    def time(self) -> float:
+        return self.inner.time()
+
+    def call_later(self, delay, callback, *args):
+        return self.inner.call_later(delay + self.rng.uniform(0, self.late), callback, *args)
+
+
+def test_exact_frame_count_after_virtual_seconds(clock):
+    sent: list[bytes] = []
+    player = Player(clock, sent.append)
+    player.play(ToneSource(tone_plan("eu")["dial"]))
+    assert len(sent) == 1  # the first frame goes out at once
+    clock.advance(10.0)
+    assert len(sent) == 1 + 500
+    clock.advance(0.019)
+    assert len(sent) == 501
+    clock.advance(0.001)
+    assert len(sent) == 502
+    assert all(len(f) == FRAME_BYTES for f in sent)
+
+
+def test_late_timers_do_not_drift():
+    clock = LateClock(late=0.006, seed=1)
+    sent: list[bytes] = []
+    player = Player(clock, sent.append)
+    player.play(ToneSource(tone_plan("eu")["dial"]))
+    clock.inner.advance(60.0)
+    # Without correction each 20 ms step would take ~23 ms: about 2600 frames, not 3000.
+    assert 3000 - 1 <= len(sent) <= 3001
+    assert player.restarts == 0
+
+
+def test_short_stall_catches_up_long_stall_restarts():
+    clock = VirtualClock()
+    sent: list[bytes] = []
+    player = Player(clock, sent.append, max_catch_up=5)
+    player.play(PcmSource(bytes(FRAME_BYTES), loop=True))
+    clock.advance(1.0)
+    assert len(sent) == 51
+    # The loop is blocked for 70 ms: the frames due at 1.02, 1.04 and 1.06 go out at once.
+    player._pacer._timer.cancel()
+    clock.advance(0.07)
+    player._pacer._run()
+    assert len(sent) == 51 + 3 and player.restarts == 0
+    clock.advance(1.0)
+    assert len(sent) == 51 + 3 + 50
+    # Blocked for 500 ms: no burst of 25 frames, the schedule restarts.
+    player._pacer._timer.cancel()
+    clock.advance(0.5)
+    player._pacer._run()
+    assert player.restarts == 1
+    assert len(sent) == 51 + 3 + 50 + 1
+
+
+def test_prompt_ends_and_calls_on_done(clock):
+    sent: list[bytes] = []
+    done: list[float] = []
+    player = Player(clock, sent.append)
+    player.play(PcmSource(bytes(FRAME_BYTES * 10)), on_done=lambda: done.append(clock.monotonic()))
+    clock.run_until_idle()
+    assert len(sent) == 10
+    assert done == [0.2]
+    assert not player.playing and clock.pending() == 0
+
+
+def test_play_replaces_and_stop_silences(clock):
+    sent: list[bytes] = []
+    player = Player(clock, sent.append)
+    player.play(PcmSource(b"\x01\x00" * 160, loop=True))
+    clock.advance(0.1)
+    player.play(PcmSource(b"\x02\x00" * 160, loop=True))
+    clock.advance(0.1)
+    player.stop()
+    clock.advance(1.0)
+    assert sent[:6] == [b"\x01\x00" * 160] * 6
+    assert sent[6:] == [b"\x02\x00" * 160] * 6
+    assert clock.pending() == 0
+
+
+def test_music_on_hold_loops_a_file(tmp_path, clock):
+    path = tmp_path / "moh.wav"
+    write_wav(path, b"\x05\x00" * 800)  # 100 ms of music
+    cache = PromptCache()
+    sent: list[bytes] = []
+    player = Player(clock, sent.append)
+    player.play(cache.source(path, loop=True))
+    clock.advance(2.0)
+    assert len(sent) == 101 and set(sent) == {b"\x05\x00" * 160}
+    assert cache.source(path).read_frame() == b"\x05\x00" * 160  # served from the cache
