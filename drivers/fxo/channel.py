@@ -6,9 +6,10 @@ identity and ATI decide otherwise), ``silence_hangup_seconds`` (default 10),
 default 8), ``country`` (tone plan for busy detection, default "eu"), ``echo_cancel``
 (default true), ``duplex`` ("full"/"half" to override the model table).
 
-The port is reopened whenever it goes away (unplugged, re-enumerated); a modem that
-stops answering gets ATZ and a fresh set-up, and the port is closed and reopened if
-that fails too.  ``status()`` says what the installer needs: state, model, caller id
+Self-healing is the shared :class:`drivers.supervisor.Supervisor` (the GSM driver's):
+a modem that stops answering gets AT/ATZ, then its port is closed and opened afresh; a
+port that vanishes is found again by USB identity (the locator, hotplug in the daemon)
+even on a new tty name.  ``status()`` says what the installer needs: state, model, caller id
 support, duplex, codec.
 """
 
@@ -22,6 +23,7 @@ from typing import Any
 from drivers.at.engine import AtEngine, AtError, AtTimeout, PortLost
 from drivers.at.transport import ByteLink, PortError, SerialPort
 from drivers.base import CallerId, Cause, Channel, ChannelHost, Leg, LegListener, Unreachable
+from drivers.supervisor import LINE_DOWN, Locator, Supervisor
 
 from . import models
 from .call import VoiceCall
@@ -35,7 +37,6 @@ from .voiceport import VCON, V253Protocol, VoicePort
 
 log = logging.getLogger(__name__)
 
-RETRY_SECONDS = (1, 2, 5, 10, 30)
 DIAL_RESULTS = {"BUSY": Cause.USER_BUSY, "NO ANSWER": Cause.NO_ANSWER,
                 "NO DIALTONE": Cause.NETWORK_OUT_OF_ORDER,
                 "NO CARRIER": Cause.NORMAL_UNSPECIFIED, "ERROR": Cause.NORMAL_UNSPECIFIED}
@@ -58,52 +59,28 @@ class FxoChannel(Channel):
         self.port: VoicePort | None = None
         self.leg: FxoLeg | None = None
         self.ringing: RingSession | None = None
-        self.resets = 0
         self.opens = 0
+        self.problem = ""
+        self.identity: str | None = None  # USB serial or port path, kept across replugs
+        self.locator: Locator | None = None  # set by the daemon (hotplug) or a test
         self.link_factory: Callable[[], ByteLink] | None = None  # tests: a memory link
-        self._task: asyncio.Task | None = None
-        self._lost: asyncio.Event = asyncio.Event()
-        self._stopping = False
+        self.supervisor = Supervisor(self, host.clock)
+        self._down: asyncio.Future | None = None
 
     @property
     def silence_seconds(self) -> float:
         return float(self.settings.get("silence_hangup_seconds", 10.0))
 
-    # -- lifecycle -----------------------------------------------------------------------
+    # -- lifecycle: the shared supervisor drives connect / wait_down / resets --------------
     async def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self.supervisor.locator = self.locator
+        self.supervisor.start()
 
     async def stop(self) -> None:
-        self._stopping = True
         if self.leg is not None:
             await self._release(self.leg, Cause.NORMAL_CLEARING, remote=False, reason="stop")
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        if self.engine is not None:
-            self.engine.close()
+        await self.supervisor.stop()
         self._set_state("stopped")
-
-    async def _run(self) -> None:
-        failures = 0
-        while not self._stopping:
-            try:
-                await self._connect()
-                failures = 0
-                await self._lost.wait()
-            except (PortError, AtError, AtTimeout, PortLost) as exc:
-                log.warning("%s: %s", self.name, exc)
-            self._drop_port()
-            self._set_state("absent")
-            delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
-            failures += 1
-            await self._wait(delay)
-
-    async def _wait(self, seconds: float) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self.clock.call_later(seconds, lambda: done.done() or done.set_result(None))
-        await done
 
     def _open_link(self) -> ByteLink:
         if self.link_factory is not None:
@@ -114,11 +91,15 @@ class FxoChannel(Channel):
         port = SerialPort(path)
         port.open()
         self.usb = models.usb_identity(path)
+        if self.usb is not None and self.identity is None:
+            self.identity = models.usb_key(path)
         return port
 
-    async def _connect(self) -> None:
+    async def connect(self) -> None:
+        """Open the port, set the modem up; raises with a message when it cannot."""
         self._set_state("starting")
-        self._lost = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        self._down = loop.create_future()
         port = VoicePort(self._open_link(), self._on_audio, self._on_dle, self._on_stream_end)
         self.opens += 1
         engine = AtEngine(port, self.clock, name=self.name)
@@ -129,14 +110,63 @@ class FxoChannel(Channel):
         self.port, self.engine = port, engine
         await self._setup(engine)
         engine.mark_healthy()
+        self.problem = ""
         self._set_state("ready")
 
-    def _drop_port(self) -> None:
-        if self.leg is not None and not self.leg.ended:
-            self._end_leg(self.leg, Cause.DESTINATION_OUT_OF_ORDER, "port_lost")
+    def _on_unhealthy(self, reason: str) -> None:
+        if self._down is not None and not self._down.done():
+            self._down.set_result(reason)
+
+    async def wait_down(self) -> str:
+        assert self._down is not None
+        return await self._down
+
+    async def soft_reset(self) -> bool:
+        """AT, ATZ on the open port: a wedged voice DSP usually comes back from ATZ."""
+        engine = self.engine
+        if engine is None or engine.lost:
+            return False
+        self._end_calls(LINE_DOWN)
+        engine.protocol.command_done()
+        if self.port is not None:
+            self.port.command_mode()
+        try:
+            await engine.command("AT", timeout=2.0)
+            await engine.command("ATZ", timeout=3.0)
+        except (AtError, AtTimeout, PortLost):
+            return False
+        return True
+
+    async def hard_reset(self) -> None:
+        """Voice modems have no AT+CFUN=1,1: drop the port (DTR falls, the modem resets
+        on &D3, the factory default) and let the supervisor open it afresh."""
+        self._end_calls(LINE_DOWN)
+        if self.engine is not None:
+            self.engine.close()
+
+    def disconnect(self, cause: Cause) -> None:
+        self._end_calls(cause)
         if self.engine is not None:
             self.engine.close()
         self.engine = self.port = None
+        self._down = None
+
+    def relocate(self, ports: dict[str, str]) -> None:
+        log.info("%s: modem %s is now on %s", self.name, self.identity, ports)
+        if ports.get("at"):
+            self.settings["port"] = ports["at"]
+        self.host.channel_changed(self)
+
+    def set_state(self, state: str, problem: str = "") -> None:
+        self.problem = problem
+        self._set_state("absent" if state == "down" else state)
+
+    def _end_calls(self, cause: Cause) -> None:
+        if self.ringing is not None:
+            self.ringing.cancel()
+            self.ringing = None
+        if self.leg is not None and not self.leg.ended:
+            self._end_leg(self.leg, cause, "line_down")
 
     async def _setup(self, engine: AtEngine) -> None:
         """V.253 set-up: voice mode, caller id, codec, silence detection, on hook."""
@@ -165,27 +195,6 @@ class FxoChannel(Channel):
             tenths = min(255, max(1, round(self.silence_seconds * 10)))
             await engine.command(f"AT+VSD=128,{tenths}", timeout=2, check=False)
         await engine.command("AT+VLS=0", timeout=2)
-
-    def _on_unhealthy(self, reason: str) -> None:
-        if self.engine is None or self.engine.lost:
-            self._lost.set()
-            return
-        if self.state == "ready" and self.leg is None:
-            self.resets += 1
-            asyncio.get_running_loop().create_task(self._soft_reset(reason))
-
-    async def _soft_reset(self, reason: str) -> None:
-        """Self-healing, step one: ATZ and the set-up again; step two: reopen the port."""
-        log.warning("%s: resetting the modem (%s)", self.name, reason)
-        self._set_state("resetting")
-        engine = self.engine
-        try:
-            assert engine is not None
-            await self._setup(engine)
-            engine.mark_healthy()
-            self._set_state("ready")
-        except (AtError, AtTimeout, PortLost, AssertionError):
-            self._lost.set()
 
     # -- incoming calls ------------------------------------------------------------------
     def _on_ring_urc(self, urc: Any) -> None:
@@ -350,7 +359,9 @@ class FxoChannel(Channel):
             "codec": self.codec_kind,
             "echo_canceller": call is not None and call.echo is not None,
             "leg": self.leg.id if self.leg is not None else None,
-            "resets": self.resets,
+            "problem": self.problem,
+            "soft_resets": self.supervisor.soft_resets,
+            "hard_resets": self.supervisor.hard_resets,
         }
 
 

@@ -109,3 +109,19 @@ def usb_identity(port: str) -> tuple[int, int] | None:
         return int(usb.properties["ID_VENDOR_ID"], 16), int(usb.properties["ID_MODEL_ID"], 16)
     except (KeyError, ValueError):
         return None
+
+
+def usb_key(port: str) -> str | None:
+    """What stays the same when the tty is renumbered: the USB serial number, or the
+    physical port path (``ID_PATH``) for modems without one."""
+    try:
+        import pyudev
+
+        device = pyudev.Devices.from_device_file(pyudev.Context(), port)
+    except Exception:
+        return None
+    props = device.properties
+    serial = props.get("ID_SERIAL_SHORT") or props.get("ID_SERIAL")
+    vid, pid = props.get("ID_VENDOR_ID", ""), props.get("ID_MODEL_ID", "")
+    where = serial or props.get("ID_PATH")
+    return f"usb:{vid}:{pid}:{where}" if where else None

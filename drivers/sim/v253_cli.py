@@ -57,6 +57,13 @@ class V253Host:
         self.link = host
         return host
 
+    def plug_fresh(self) -> object:
+        """Plug back in on a new tty name (as after a USB reset); returns a pty held open
+        meanwhile so the kernel cannot hand the old number back."""
+        blocker = PtyEnd()
+        self.plug()
+        return blocker
+
     def unplug(self) -> None:
         self.sim._hang("")
         self.sim.out = lambda data: None

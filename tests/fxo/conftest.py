@@ -85,8 +85,35 @@ class Line:
     channel: FxoChannel
 
 
+class SimLocator:
+    """What hotplug does with udev, over simulated modems: ports by identity."""
+
+    def __init__(self) -> None:
+        self.present: dict[str, str] = {}
+        self._changed = asyncio.Event()
+
+    def enumerated(self, identity: str, path: str) -> None:
+        self.present[identity] = path
+        self._changed.set()
+
+    def removed(self, identity: str) -> None:
+        self.present.pop(identity, None)
+
+    async def wait_for(self, identity: str, timeout: float) -> dict[str, str] | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (path := self.present.get(identity)) is None:
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), deadline - loop.time())
+            except TimeoutError:
+                return None
+        return {"at": path}
+
+
 @contextlib.asynccontextmanager
 async def fxo_line(model: SimModel = USR5637, far: FarEnd | None = None,
+                   identity: str | None = None, locator: SimLocator | None = None,
                    **settings: object) -> AsyncIterator[Line]:
     """A simulated modem on a pty and the driver on it, set up and ready."""
     host = FakeHost()
@@ -97,6 +124,10 @@ async def fxo_line(model: SimModel = USR5637, far: FarEnd | None = None,
                "silence_hangup_seconds": 1.0}
     options.update(settings)
     channel = FxoChannel("fxo1", options, host)
+    channel.identity = identity
+    channel.locator = locator
+    if locator is not None and identity is not None:
+        locator.enumerated(identity, path)
     await channel.start()
     try:
         await wait_for(lambda: channel.state == "ready", 5, "the line to be ready")

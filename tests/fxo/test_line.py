@@ -14,7 +14,7 @@ from drivers.base import Cause, LegState
 from drivers.sim.audio import tone_frames
 from drivers.sim.v253 import HALF_DUPLEX, USR5637
 
-from .conftest import Line, Recorder, fxo_line, tone_db, wait_for
+from .conftest import Line, Recorder, SimLocator, fxo_line, tone_db, wait_for
 
 # a Conexant that reports nothing about the far end: busy and silence are ours to hear
 QUIET_CONEXANT = replace(USR5637, reports_busy=False, reports_silence=False,
@@ -199,19 +199,23 @@ def test_garbage_on_the_port_is_skipped_and_calls_still_come_in() -> None:
     asyncio.run(scenario())
 
 
-def test_unplugged_modem_ends_the_call_and_the_line_comes_back() -> None:
+def test_unplugged_modem_ends_the_call_and_comes_back_renumbered() -> None:
     async def scenario() -> None:
-        async with fxo_line() as line:
+        locator = SimLocator()
+        async with fxo_line(identity="usb:0baf:0303:sim1", locator=locator) as line:
             leg, rec = await answered_call(line)
-            opens = line.channel.opens
+            old_path = line.channel.settings["port"]
             line.carrier.unplug()
+            locator.removed("usb:0baf:0303:sim1")
             await wait_for(lambda: rec.hangup() is not None, 5, "the call to end")
-            assert rec.hangup() == ("hangup", Cause.DESTINATION_OUT_OF_ORDER, True)
-            await wait_for(lambda: line.channel.state == "absent", 5)
-            # the same device comes back on a new node; the installer's setting follows it
-            line.channel.settings["port"] = line.carrier.plug()
-            await wait_for(lambda: line.channel.state == "ready", 8, "the line back")
-            assert line.channel.opens == opens + 1
+            assert rec.hangup() == ("hangup", Cause.NETWORK_OUT_OF_ORDER, True)
+            assert line.channel.leg is None
+            # the same modem comes back on another tty; the locator finds it by identity
+            keep = line.carrier.plug_fresh()
+            locator.enumerated("usb:0baf:0303:sim1", line.carrier.path)
+            await wait_for(lambda: line.channel.state == "ready", 10, "the line back")
+            assert line.channel.settings["port"] == line.carrier.path != old_path
+            keep.close()
 
     asyncio.run(scenario())
 
@@ -220,14 +224,15 @@ def test_modem_that_stops_answering_is_reset() -> None:
     async def scenario() -> None:
         async with fxo_line() as line:
             sim = line.sim
+            opens = line.channel.opens
             real_out = sim.out
             sim.out = lambda data: None  # wedged: hears us, says nothing
-            task = asyncio.ensure_future(line.channel.engine.command("AT", timeout=0.5))
             with pytest.raises(AtTimeout):
-                await task
+                await line.channel.engine.command("AT", timeout=0.5)
             sim.out = real_out
-            await wait_for(lambda: line.channel.resets == 1, 3, "a soft reset")
-            await wait_for(lambda: line.channel.state == "ready", 5, "the line back")
-            assert sim.commands.count("ATZ") == 2
+            await wait_for(lambda: line.channel.supervisor.soft_resets == 1, 5, "a soft reset")
+            await wait_for(lambda: line.channel.state == "ready", 8, "the line back")
+            assert line.channel.opens == opens + 1
+            assert sim.commands.count("ATZ") >= 3  # set-up, soft reset, set-up again
 
     asyncio.run(scenario())
