@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TX_QUEUE_FRAMES = 10  # 200 ms: more means the core is ahead of the modem; drop the oldest
-PRIME_FRAMES = 3  # silence written at stream start so the modem never underruns
+PRIME_FRAMES = 2  # silence written at stream start so the modem never underruns
 HALF_DUPLEX_TALK_FRAMES = 3  # voice frames queued before a half-duplex modem turns to talk
 HALF_DUPLEX_IDLE_FRAMES = 15  # 300 ms with nothing to say: back to listening
 VOICE_RMS = 100
@@ -79,6 +79,8 @@ class VoiceCall:
         self.frames_in = 0
         self.frames_out = 0
         self.gone_reason: str | None = None
+        self.underruns = 0
+        self._slips = 0
         self._switching = False
         self._idle_ticks = 0
         self._pace: Timer | None = None
@@ -155,7 +157,11 @@ class VoiceCall:
         for frame in self.codec.decode_frames(data):
             self.frames_in += 1
             sent = SILENCE
-            if self.mode == "duplex":
+            if self.mode == "duplex" and self._slips:
+                # the modem filled a gap with silence (<DLE>u); writing one frame less
+                # brings its buffer, and so the echo path's delay, back to where it was
+                self._slips -= 1
+            elif self.mode == "duplex":
                 sent = self.tx.popleft() if self.tx else SILENCE
                 self._write(sent)
             near = self.echo.process(frame, sent) if self.echo is not None else frame
@@ -214,6 +220,11 @@ class VoiceCall:
     def dle_event(self, event: DleEvent) -> None:
         if event.dtmf is not None:
             self.leg._emit_dtmf(event.dtmf)
+            return
+        if event.code == "u":
+            self.underruns += 1
+            if self.mode == "duplex":
+                self._slips = min(self._slips + 1, PRIME_FRAMES * 4)
             return
         reason = GONE_EVENTS.get(event.code)
         if reason is not None:

@@ -230,7 +230,10 @@ class FxoChannel(Channel):
     async def _begin_audio(self, leg: FxoLeg) -> None:
         assert self.engine is not None and self.port is not None
         monitor = FarEndMonitor(self.silence_seconds, str(self.settings.get("country", "eu")))
-        echo = make_echo_canceller() if self.settings.get("echo_cancel", True) else None
+        echo = None
+        if self.settings.get("echo_cancel", True):
+            # the modem's own buffering (PRIME_FRAMES) plus the hybrid's few ms
+            echo = make_echo_canceller(tail_ms=int(self.settings.get("echo_tail_ms", 128)))
         leg.call = VoiceCall(
             leg, self.engine, self.port, self.clock, VoiceCodec(self.codec_kind),
             full_duplex=self.full_duplex, monitor=monitor, echo=echo,

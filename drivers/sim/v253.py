@@ -345,6 +345,8 @@ class V253ModemSim:
                 self._send("OK")
             else:
                 self.underruns += 1
+                if self.stream == "duplex":  # V.253 <DLE>u: played silence, we are late
+                    self.event("u")
         heard = self.far.exchange(sent) if self.in_call else bytes(FRAME_BYTES)
         if self.stream in ("rx", "duplex"):
             self.out(shield(_encode(self.kind, heard)))
