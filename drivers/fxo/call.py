@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TX_QUEUE_FRAMES = 10  # 200 ms: more means the core is ahead of the modem; drop the oldest
-PRIME_FRAMES = 2  # silence written at stream start so the modem never underruns
+PRIME_FRAMES = 3  # silence written at stream start so the modem never underruns
 HALF_DUPLEX_TALK_FRAMES = 3  # voice frames queued before a half-duplex modem turns to talk
 HALF_DUPLEX_IDLE_FRAMES = 15  # 300 ms with nothing to say: back to listening
 VOICE_RMS = 100
@@ -80,7 +80,10 @@ class VoiceCall:
         self.frames_out = 0
         self.gone_reason: str | None = None
         self.underruns = 0
-        self._slips = 0
+        # what the modem holds to play, oldest first: each received frame is one tick of
+        # the modem's clock, in which it played the oldest (or silence, told by <DLE>u)
+        self._inflight: deque[bytes] = deque()
+        self._silent_ticks = 0
         self._switching = False
         self._idle_ticks = 0
         self._pace: Timer | None = None
@@ -109,8 +112,11 @@ class VoiceCall:
         self.codec.reset()
         self.mode = mode
         if mode == "duplex":
+            self._inflight.clear()
+            self._silent_ticks = 0
             for _ in range(PRIME_FRAMES):
                 self._write(SILENCE)
+                self._inflight.append(SILENCE)
         elif mode == "tx":
             self._pace_t0 = self.clock.monotonic()
             self._pace_n = 0
@@ -156,20 +162,29 @@ class VoiceCall:
     def wire_audio(self, data: bytes) -> None:
         for frame in self.codec.decode_frames(data):
             self.frames_in += 1
-            sent = SILENCE
-            if self.mode == "duplex" and self._slips:
-                # the modem filled a gap with silence (<DLE>u); writing one frame less
-                # brings its buffer, and so the echo path's delay, back to where it was
-                self._slips -= 1
-            elif self.mode == "duplex":
-                sent = self.tx.popleft() if self.tx else SILENCE
-                self._write(sent)
-            near = self.echo.process(frame, sent) if self.echo is not None else frame
+            played = SILENCE
+            if self.mode == "duplex":
+                played = self._tick()
+            near = self.echo.process(frame, played) if self.echo is not None else frame
             self.leg._emit_frame(near)
             reason = self.monitor.feed(near)
             if reason is not None:
                 self.far_end_gone(reason)
                 return
+
+    def _tick(self) -> bytes:
+        """One tick of the modem's clock in full duplex: what it played (the echo
+        canceller's reference, exact even across underruns), and our next frame out."""
+        if self._silent_ticks:
+            # it filled this tick with silence (<DLE>u); writing nothing now keeps its
+            # buffer, and so our delay, where it was
+            self._silent_ticks -= 1
+            return SILENCE
+        played = self._inflight.popleft() if self._inflight else SILENCE
+        frame = self.tx.popleft() if self.tx else SILENCE
+        self._write(frame)
+        self._inflight.append(frame)
+        return played
 
     def _write(self, frame: bytes) -> None:
         self.frames_out += 1
@@ -224,7 +239,7 @@ class VoiceCall:
         if event.code == "u":
             self.underruns += 1
             if self.mode == "duplex":
-                self._slips = min(self._slips + 1, PRIME_FRAMES * 4)
+                self._silent_ticks = min(self._silent_ticks + 1, PRIME_FRAMES * 4)
             return
         reason = GONE_EVENTS.get(event.code)
         if reason is not None:

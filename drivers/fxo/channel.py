@@ -232,8 +232,9 @@ class FxoChannel(Channel):
         monitor = FarEndMonitor(self.silence_seconds, str(self.settings.get("country", "eu")))
         echo = None
         if self.settings.get("echo_cancel", True):
-            # the modem's own buffering (PRIME_FRAMES) plus the hybrid's few ms
-            echo = make_echo_canceller(tail_ms=int(self.settings.get("echo_tail_ms", 128)))
+            # the reference is what the modem played in the same tick, so the tail is
+            # the hybrid's and the modem's converters', not our buffering
+            echo = make_echo_canceller(tail_ms=int(self.settings.get("echo_tail_ms", 64)))
         leg.call = VoiceCall(
             leg, self.engine, self.port, self.clock, VoiceCodec(self.codec_kind),
             full_duplex=self.full_duplex, monitor=monitor, echo=echo,

@@ -101,3 +101,34 @@ def test_erle_on_the_echoing_line_and_no_divergence_in_double_talk() -> None:
             await leg.hangup()
 
     asyncio.run(scenario())
+
+
+def test_canceller_is_skipped_while_we_send_silence_and_resumes_converged() -> None:
+    from collections import deque
+
+    from drivers.fxo.echo_path import GatedCanceller, make_echo_canceller
+
+    gated = make_echo_canceller(tail_ms=128)
+    assert isinstance(gated, GatedCanceller)
+    far = FarEnd(tone_hz=None, echo_delay_ms=8, echo_loss_db=6, noise_rms=2)
+    rng = random.Random(3)
+    line: deque[bytes] = deque([bytes(320)] * 2)  # the modem's buffer
+
+    def step(sent: bytes) -> tuple[bytes, bytes]:
+        heard = far.exchange(line.popleft())
+        line.append(sent)
+        return heard, gated.process(heard, sent)
+
+    talk = babble(rng, 400)
+    pairs = [step(f) for f in talk[:250]]  # converge
+    assert 10 * math.log10(sum(power(n) for n, _ in pairs[-50:])
+                           / sum(power(o) for _, o in pairs[-50:])) >= 20
+    far.say(700)  # the caller talks while we are silent: passed through untouched
+    quiet = [step(bytes(320)) for _ in range(100)]
+    assert gated.bypassed_frames >= 80
+    assert all(near == out for near, out in quiet[-80:])
+    far.say(None)
+    resumed = [step(f) for f in talk[250:300]]
+    erle = 10 * math.log10(sum(power(n) for n, _ in resumed[5:])
+                           / sum(power(o) for _, o in resumed[5:]))
+    assert erle >= 20, f"ERLE {erle:.1f} dB right after resuming"
