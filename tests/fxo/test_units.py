@@ -144,3 +144,17 @@ def test_ring_session_one_ring_then_gone_is_still_a_missed_call() -> None:
         "RING", "RING")
     clock.advance(3.1)
     assert events == ["offer", "gone"]
+
+
+def test_settings_validation_speaks_to_the_installer() -> None:
+    from drivers.fxo.channel import _flag, line_facts, validate_settings
+
+    assert validate_settings({"port": "/dev/ttyACM0", "model": "usr5637"}) == []
+    problems = validate_settings({"model": "nokia", "silence_hangup_seconds": "soon",
+                                  "duplex": "both"})
+    assert [p.split(":")[0] for p in problems] == ["port", "model", "silence_hangup_seconds",
+                                                   "duplex"]
+    assert not _flag("false") and not _flag("0") and _flag("yes") and _flag(True)
+    facts = line_facts({"state": "ready", "model_name": "Zoom 3095", "caller_id": True,
+                        "duplex": "full", "codec": "ulaw", "port": "/dev/ttyACM0"})
+    assert facts["caller_id"] == "yes" and facts["model"] == "Zoom 3095"
