@@ -103,8 +103,8 @@ class Supervisor:
             target.disconnect(LINE_DOWN)
             target.set_state("down", str(exc))
             log.warning("%s: not up: %s", target.name, exc)
-            if not await self._find_again(self.retry_seconds):
-                await self._sleep(self.retry_seconds)
+            await self._sleep(self.retry_seconds)
+            await self._find_again(self.retry_seconds)
             return
         self.connects += 1
         self.up.set()
@@ -122,16 +122,15 @@ class Supervisor:
         target.disconnect(LINE_DOWN)
         await self._find_again(REENUMERATE_SECONDS)
 
-    async def _find_again(self, timeout: float) -> bool:
-        """Wait for the device to reappear by identity; False if we cannot look it up."""
+    async def _find_again(self, timeout: float) -> None:
+        """Wait for the device to reappear by identity (or just wait, without a locator)."""
         identity = self.target.identity
         if self.locator is None or not identity:
             await self._sleep(self.retry_seconds)
-            return True
+            return
         ports = await self.locator.wait_for(identity, timeout)
         if ports:
             self.target.relocate(ports)
-        return True
 
     async def _sleep(self, seconds: float) -> None:
         future = asyncio.get_running_loop().create_future()

@@ -54,9 +54,11 @@ class ByteLink:
 
 
 class SerialPort(ByteLink):
-    def __init__(self, path: str, baudrate: int = 115200, max_buffer: int = MAX_WRITE_BUFFER):
+    def __init__(self, path: str, baudrate: int = 115200, max_buffer: int = MAX_WRITE_BUFFER,
+                 align: int = 1):
         super().__init__()
         self.path = path
+        self.align = align  # drop whole units (2 = PCM samples), so audio never shifts a byte
         self.baudrate = baudrate
         self.max_buffer = max_buffer
         self._serial: serial.Serial | None = None
@@ -99,6 +101,7 @@ class SerialPort(ByteLink):
         self._out += data
         excess = len(self._out) - self.max_buffer
         if excess > 0:
+            excess += -excess % self.align
             del self._out[:excess]
             self.dropped += excess
 

@@ -234,7 +234,8 @@ class CallManager:
             while self.leg is not None:
                 leg = self.leg
                 try:
-                    response = await self.engine.command("AT+CLCC", expect="+CLCC")
+                    response = await self.engine.command(
+                        "AT+CLCC", expect="+CLCC", timeout=self.channel.heartbeat_timeout)
                 except (AtError, AtTimeout):
                     await sleep(self.clock, CLCC_PERIOD)
                     continue

@@ -34,7 +34,8 @@ _DIALLABLE = re.compile(r"^\+?[0-9*#]{2,32}$")
 
 
 def open_serial(path: str, audio: bool) -> ByteLink:
-    port = SerialPort(path, max_buffer=AUDIO_BACKLOG if audio else 64 * 1024)
+    # audio: a short backlog that drops whole samples; AT: keep everything
+    port = SerialPort(path, max_buffer=AUDIO_BACKLOG, align=2) if audio else SerialPort(path)
     port.open()
     return port
 
@@ -43,6 +44,7 @@ class GsmChannel(Channel):
     kind = "gsm"
     role = "line"
     poll_seconds = 30.0  # signal/registration refresh; doubles as the modem's heartbeat
+    heartbeat_timeout = 5.0  # a modem that takes longer for +CSQ is hung
 
     def __init__(self, name: str, settings: Mapping[str, Any], host: ChannelHost) -> None:
         super().__init__(name, settings, host)
@@ -70,6 +72,12 @@ class GsmChannel(Channel):
         self.supervisor.start()
 
     async def stop(self) -> None:
+        leg = self.calls.leg if self.calls is not None else None
+        if leg is not None:  # hang the call up on the network too, not just forget it
+            try:
+                await asyncio.wait_for(leg.hangup(Cause.NORMAL_CLEARING), 5)
+            except (TimeoutError, AtError, PortLost):
+                pass
         await self.supervisor.stop()
 
     def originate(self, destination: str, caller: CallerId, listener: LegListener) -> Leg:
@@ -118,7 +126,15 @@ class GsmChannel(Channel):
             self.host.channel_changed(self)
 
     async def connect(self) -> None:
-        self.set_state(words.STARTING)
+        if self.state != words.DOWN:  # a down line keeps showing why until it is up
+            self.set_state(words.STARTING)
+        try:
+            await self._connect()
+        except (AtError, AtTimeout, PortLost) as exc:
+            log.warning("%s: %s", self.name, exc)
+            raise setup.LineProblem(words.NOT_ANSWERING) from exc
+
+    async def _connect(self) -> None:
         at_path = str(self.settings.get("at", ""))
         try:
             link = self.open_link(at_path, False)
@@ -184,8 +200,8 @@ class GsmChannel(Channel):
         if self.calls is not None:
             self.calls.end_all(LINE_DOWN)
         try:
-            await engine.command("AT", timeout=2.0)
-            await engine.command("ATZ", timeout=2.0)
+            await engine.command("AT", timeout=self.heartbeat_timeout)
+            await engine.command("ATZ", timeout=self.heartbeat_timeout)
         except (AtError, AtTimeout, PortLost):
             return False
         return True
@@ -210,6 +226,8 @@ class GsmChannel(Channel):
         self._down = None
 
     def relocate(self, ports: dict[str, str]) -> None:
+        if all(self.settings.get(k) == v for k, v in ports.items()):
+            return
         log.info("%s: modem %s is now on %s", self.name, self.identity, ports)
         self.settings.update({k: v for k, v in ports.items() if k in ("at", "audio") and v})
         self.host.channel_changed(self)
@@ -229,7 +247,7 @@ class GsmChannel(Channel):
             if engine is None:
                 return
             try:
-                self.facts.update(await setup.read_network(engine))
+                self.facts.update(await setup.read_network(engine, self.heartbeat_timeout))
             except AtError as exc:
                 log.info("%s: network facts: %s", self.name, exc)
                 continue

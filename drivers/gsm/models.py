@@ -99,7 +99,7 @@ def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _device_path(field: str, path: str) -> str:
-    if not path.startswith("/") or any(c.isspace() for c in path) or ".." in path.split("/"):
+    if not path.startswith("/dev/") or any(c.isspace() for c in path) or ".." in path.split("/"):
         raise SettingsError(field, N_("a device path starts with /dev/"))
     return path
 

@@ -18,9 +18,12 @@ SIM_BUSY_WAIT = 30.0  # a SIM may answer +CME ERROR: 14 for this long after powe
 # 27.007 9.2.1 +CME ERROR codes about the SIM
 CME_NOT_INSERTED, CME_PIN, CME_PUK, CME_FAILURE, CME_BUSY, CME_WRONG = 10, 11, 12, 13, 14, 16
 
-# 27.007 7.6 +CLIP, 7.11 +CRC, 7.2 +CREG=2 (with cell); 27.005 3.2.3 +CMGF=0 (PDU),
-# 3.4.1 +CNMI=2,1,0,1,0: new messages stored with a +CMTI note, reports routed as +CDS.
-CONFIGURE = ("AT+CLIP=1", "AT+CRC=1", "AT+CREG=2", "AT+CMGF=0", "AT+CNMI=2,1,0,1,0")
+# 27.007 7.6 +CLIP, 7.11 +CRC, 7.2 +CREG=2 (with cell); 27.005 3.2.2 +CPMS: read, write
+# and receive in the SIM, so a +CMTI index is the one AT+CMGR reads; 3.2.3 +CMGF=0
+# (PDU); 3.4.1 +CNMI=2,1,0,1,0: new messages stored with a +CMTI note, reports as +CDS.
+CONFIGURE = (("AT+CLIP=1", ""), ("AT+CRC=1", ""), ("AT+CREG=2", ""),
+             ('AT+CPMS="SM","SM","SM"', "+CPMS"), ("AT+CMGF=0", ""),
+             ("AT+CNMI=2,1,0,1,0", ""))
 
 
 SIM_ERRORS = {CME_NOT_INSERTED: words.SIM_NOT_INSERTED, CME_BUSY: words.SIM_BUSY,
@@ -99,8 +102,8 @@ async def unlock_sim(engine: AtEngine, clock, pin: str | None, pin_rejected: boo
 
 
 async def configure(engine: AtEngine, profile: Profile) -> None:
-    for command in CONFIGURE:
-        await engine.command(command)
+    for command, expect in CONFIGURE:
+        await engine.command(command, expect=(expect,) if expect else ())
     for command in profile.init_commands:
         try:
             await engine.command(command)
@@ -120,12 +123,15 @@ async def read_facts(engine: AtEngine, profile: Profile) -> dict[str, Any]:
     return out
 
 
-async def read_network(engine: AtEngine) -> dict[str, Any]:
+async def read_network(engine: AtEngine, timeout: float = 5.0) -> dict[str, Any]:
     """Operator, signal and registration: the facts that change while the line is up."""
-    await engine.command("AT+COPS=3,0")  # 27.007 7.3: long alphanumeric operator names
-    operator = facts.parse_cops((await engine.command("AT+COPS?", expect="+COPS")).value("+COPS"))
-    signal = facts.parse_csq((await engine.command("AT+CSQ", expect="+CSQ")).value("+CSQ"))
-    creg = (await engine.command("AT+CREG?", expect="+CREG")).value("+CREG") or ""
+    await engine.command("AT+COPS=3,0", timeout=timeout)  # 27.007 7.3: long names
+    cops = await engine.command("AT+COPS?", expect="+COPS", timeout=timeout)
+    operator = facts.parse_cops(cops.value("+COPS"))
+    csq = await engine.command("AT+CSQ", expect="+CSQ", timeout=timeout)
+    signal = facts.parse_csq(csq.value("+CSQ"))
+    creg = (await engine.command("AT+CREG?", expect="+CREG", timeout=timeout)).value("+CREG")
+    creg = creg or ""
     out: dict[str, Any] = {"operator": operator}
     out.update(signal_facts(signal))
     out.update(facts.registration(facts.parse_creg(creg, urc=False)))

@@ -69,44 +69,52 @@ class SmsService:
 
     async def fetch_all(self) -> None:
         """Everything already on the SIM (arrived while we were down): AT+CMGL=4."""
-        response = await self.engine.command("AT+CMGL=4", expect="+CMGL", bare=True, timeout=30)
-        index = None
-        for line in response.lines:
-            if line.startswith("+CMGL:"):
-                index = int(line[6:].split(",")[0])
-            elif index is not None:
-                await self._handle(index, line)
-                index = None
+        async with self._lock:  # one reader at a time, so no message is read twice
+            response = await self.engine.command("AT+CMGL=4", expect="+CMGL", bare=True,
+                                                 timeout=30)
+            index = None
+            for line in response.lines:
+                if line.startswith("+CMGL:"):
+                    index = int(line[6:].split(",")[0])
+                elif index is not None:
+                    await self._handle(index, line)
+                    index = None
 
     async def fetch(self, index: int) -> None:
-        if index in self._seen:
-            return
-        response = await self.engine.command(f"AT+CMGR={index}", expect="+CMGR", bare=True)
-        body = [ln for ln in response.lines if not ln.startswith("+CMGR")]
-        if body:
-            await self._handle(index, body[0])
-
-    async def _handle(self, index: int, pdu_hex: str) -> None:
         async with self._lock:
             if index in self._seen:
                 return
-            self._seen.add(index)
             try:
-                message = pdu.decode(pdu_hex)
-            except pdu.PduError as exc:
-                # unreadable: keep it on the SIM for a person to look at; never lose it
-                self.rejected += 1
-                log.warning("%s: SMS %d unreadable, left on the SIM: %s", self.channel.name,
-                            index, exc)
+                response = await self.engine.command(f"AT+CMGR={index}", expect="+CMGR",
+                                                     bare=True)
+            except AtError as exc:  # already read and deleted through AT+CMGL: nothing to do
+                log.debug("%s: AT+CMGR=%d: %s", self.channel.name, index, exc)
                 return
-            if isinstance(message, pdu.StatusReport):
-                await self._report(message)
-                await self._delete([index])
-                return
-            if message.concat is None or message.concat.total <= 1:
-                await self._deliver(message.sender, message.text, message.timestamp, [index])
-                return
-            await self._part(index, message)
+            body = [ln for ln in response.lines if not ln.startswith("+CMGR")]
+            if body:
+                await self._handle(index, body[0])
+
+    async def _handle(self, index: int, pdu_hex: str) -> None:
+        """Called with the lock held."""
+        if index in self._seen:
+            return
+        self._seen.add(index)
+        try:
+            message = pdu.decode(pdu_hex)
+        except pdu.PduError as exc:
+            # unreadable: keep it on the SIM for a person to look at; never lose it
+            self.rejected += 1
+            log.warning("%s: SMS %d unreadable, left on the SIM: %s", self.channel.name,
+                        index, exc)
+            return
+        if isinstance(message, pdu.StatusReport):
+            await self._report(message)
+            await self._delete([index])
+            return
+        if message.concat is None or message.concat.total <= 1:
+            await self._deliver(message.sender, message.text, message.timestamp, [index])
+            return
+        await self._part(index, message)
 
     async def _part(self, index: int, message: pdu.Deliver) -> None:
         concat = message.concat
@@ -135,7 +143,11 @@ class SmsService:
         partial = self._partials.get(key)
         if partial and self.clock.monotonic() - partial.first_seen >= STALE_PARTS:
             del self._partials[key]
-            self.tasks.spawn(self._deliver_partial(partial), "stale SMS parts")
+            self.tasks.spawn(self._deliver_stale(partial), "stale SMS parts")
+
+    async def _deliver_stale(self, partial: _Partial) -> None:
+        async with self._lock:
+            await self._deliver_partial(partial)
 
     async def _deliver(self, sender: str, text: str, timestamp: float, indexes: list[int]) -> None:
         row = {"line": self.channel.name, "direction": "in", "number": sender, "text": text,
@@ -146,9 +158,8 @@ class SmsService:
                                       text=text, id=stored)
         if stored is not None:
             await self._delete(indexes)
-        else:
-            for index in indexes:  # not durable: leave it on the SIM, retry after a restart
-                self._seen.discard(index)
+        # else: not durable, so it stays on the SIM (and in _seen, so it is announced once
+        # per session); the next start's AT+CMGL reads it again
 
     async def _write_row(self, row: dict[str, Any]) -> int | None:
         if self.store is None:

@@ -112,15 +112,17 @@ class Rig:
     channel: GsmChannel
     host: FakeHost
     registry: PtyRegistry
+    states: list[str] = field(default_factory=list)  # every line.state the channel published
 
     async def up(self, timeout: float = 8.0) -> None:
         await wait_for(lambda: self.channel.state == "up", timeout, "line up")
 
 
-async def make_rig(model: str, *, store=None, sim_busy: float = 0.3, settings=None,
-                   **sim_kwargs) -> Rig:
+async def make_rig(model: str, *, store=None, sim_busy: float = 0.0, settings=None,
+                   poll_seconds: float | None = None, **sim_kwargs) -> Rig:
     host = FakeHost(store=store)
     sim = MODELS[model](host.clock, sim_busy_seconds=sim_busy, **sim_kwargs)
+    sim.outcome_delay = 0.2
     registry = PtyRegistry()
     simhost = SimHost(sim, reboot_seconds=0.3,
                       on_enumerate=lambda ports: registry.enumerated(sim.imei, ports))
@@ -129,9 +131,14 @@ async def make_rig(model: str, *, store=None, sim_busy: float = 0.3, settings=No
     conf.update(settings or {})
     channel = GsmChannel("gsm1", conf, host)
     channel.locator = registry
+    states: list[str] = []
+    host.bus.subscribe(lambda event: states.append(event.data["state"]), "line.state")
     channel.supervisor.retry_seconds = 0.3
+    if poll_seconds is not None:
+        channel.poll_seconds = poll_seconds
+        channel.heartbeat_timeout = 1.0
     await channel.start()
-    return Rig(sim, simhost, channel, host, registry)
+    return Rig(sim, simhost, channel, host, registry, states)
 
 
 async def close_rig(rig: Rig) -> None:

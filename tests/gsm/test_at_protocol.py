@@ -17,7 +17,8 @@ from drivers.at.protocol import (
 )
 
 # A transcript: echo on, a RING and a +CLIP arriving in the middle of +CSQ's answer.
-CSQ_WITH_RING = b"AT+CSQ\r\r\n+CSQ: 21,99\r\n\r\nRING\r\n\r\n+CLIP: \"+79161234567\",145,,,,0\r\n\r\nOK\r\n"
+CSQ_WITH_RING = (b"AT+CSQ\r\r\n+CSQ: 21,99\r\n\r\nRING\r\n"
+                 b"\r\n+CLIP: \"+79161234567\",145,,,,0\r\n\r\nOK\r\n")
 
 
 def feed(proto: AtProtocol, data: bytes, mode: str) -> list:

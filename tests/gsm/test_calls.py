@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from drivers.base import FRAME_BYTES, Cause, CallerId, Unreachable
+from drivers.base import FRAME_BYTES, CallerId, Cause, Unreachable
 from drivers.gsm import words
 from drivers.sim.audio import tone_frames
 
@@ -55,10 +55,12 @@ async def test_incoming_call_audio_both_ways_and_far_end_hangup(model):
 
 
 @pytest.mark.parametrize("model", ["e1550", "ec25"])
-async def test_withheld_number(model):
+@pytest.mark.parametrize("cring", [True, False])
+async def test_withheld_number(model, cring):
     rig = await make_rig(model)
     try:
         await rig.up()
+        rig.sim.crc = cring  # +CRING: VOICE with AT+CRC=1, plain RING without
         rig.sim.incoming_call(None)
         await wait_for(lambda: rig.host.legs, what="incoming leg")
         assert rig.host.legs[0].caller.presentation == "restricted"
@@ -105,6 +107,7 @@ async def test_outgoing_call_answered_with_dtmf_both_ways(model):
     rig = await make_rig(model)
     try:
         await rig.up()
+        rig.sim.outcome_delay = 1.0  # alerting long enough for a +CLCC poll to see it
         rec = Recorder()
         leg = rig.channel.originate("+74951234567", CallerId(), rec)
         await wait_for(lambda: "answered" in rec.kinds(), what="answer")
@@ -151,6 +154,20 @@ async def test_huawei_without_voice_firmware_says_so():
         assert status["model"] == "E3372"
     finally:
         await close_rig(rig)
+
+
+async def test_stopping_the_channel_hangs_up_its_call():
+    rig = await make_rig("ec25")
+    try:
+        await rig.up()
+        rec = Recorder()
+        rig.channel.originate("+74951234567", CallerId(), rec)
+        await wait_for(lambda: "answered" in rec.kinds(), what="answered")
+        await rig.channel.stop()
+        assert rec.hangup() == ("hangup", Cause.NORMAL_CLEARING, False)
+        assert not rig.sim.calls
+    finally:
+        rig.simhost.close()
 
 
 async def test_originate_refuses_bad_numbers_and_down_lines():
