@@ -11,6 +11,11 @@ import warnings
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
-    import audioop  # noqa: F401  (re-exported)
+    try:
+        import audioop  # noqa: F401  (re-exported)
+    except ImportError as exc:  # Python 3.13+ without the backport
+        raise ImportError(
+            "appliance.media needs audioop: on Python 3.13+ install audioop-lts"
+        ) from exc
 
 __all__ = ["audioop"]

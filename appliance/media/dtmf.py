@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import cmath
 import math
+from typing import NamedTuple
 
 from drivers.base import SAMPLE_RATE
 
@@ -80,6 +81,15 @@ def _block_bins(block: bytes) -> list[complex]:
     return out
 
 
+class _Tone(NamedTuple):
+    index: int  # into _FREQS
+    delta: float  # measured offset from the nominal frequency, rad/sample
+    window_bin: complex  # the 20 ms window's DFT bin
+    amplitude: float  # over the window, corrected for the offset
+    first: float  # amplitude in the window's first 10 ms block
+    second: float  # ... and in its second
+
+
 def _db(ratio: float) -> float:
     return 20.0 * math.log10(ratio) if ratio > 0 else -200.0
 
@@ -107,14 +117,8 @@ class DtmfDetector:
         self.min_group_margin_db = min_group_margin_db
         self.max_harmonic_db = max_harmonic_db
         self.max_block_step_db = max_block_step_db
-        self._pending = b""
-        self._prev_block = b""
         self._prev_bins: list[complex] | None = None
-        self._prev_energy = 0.0
-        self._candidate: str | None = None
-        self._candidate_count = 0
-        self._held: str | None = None
-        self._misses = 0
+        self.reset()
 
     def reset(self) -> None:
         """Forget buffered audio and any held key (after a leg is re-bridged)."""
@@ -122,10 +126,10 @@ class DtmfDetector:
         self._prev_block = b""
         self._prev_bins = None
         self._prev_energy = 0.0
-        self._candidate = None
-        self._candidate_count = 0
-        self._held = None
-        self._misses = 0
+        self._candidate: str | None = None  # key seen in the last window
+        self._candidate_count = 0  # windows in a row it was seen
+        self._held: str | None = None  # key reported and not yet released
+        self._misses = 0  # windows in a row without the held key
 
     def feed(self, pcm: bytes) -> list[str]:
         data = self._pending + pcm
@@ -173,9 +177,8 @@ class DtmfDetector:
         return None
 
     # -- per window ---------------------------------------------------------------------
-    def _tone(self, i: int, first: list[complex], second: list[complex]) -> tuple | None:
-        """Frequency offset (Hz), window bin, window amplitude, block amplitudes; or None
-        when the tone is off-frequency."""
+    def _tone(self, i: int, first: list[complex], second: list[complex]) -> _Tone | None:
+        """The tone at ``_FREQS[i]`` as measured, or None when it is off-frequency."""
         step = second[i] * first[i].conjugate() * _ROT[i]
         if step == 0:
             return None
@@ -186,8 +189,10 @@ class DtmfDetector:
         window_bin = first[i] + _ROT[i] * second[i]
         gain_w = abs(_kernel(delta, WINDOW))
         gain_b = abs(_kernel(delta, BLOCK))
-        amp = 2 * abs(window_bin) / gain_w
-        return delta, window_bin, amp, 2 * abs(first[i]) / gain_b, 2 * abs(second[i]) / gain_b
+        return _Tone(
+            i, delta, window_bin, 2 * abs(window_bin) / gain_w,
+            2 * abs(first[i]) / gain_b, 2 * abs(second[i]) / gain_b,
+        )
 
     def _classify(
         self, first: list[complex], second: list[complex], energy: float, window: bytes
@@ -210,33 +215,33 @@ class DtmfDetector:
         # Hysteresis: a key already held needs less to stay held, so a tone near a
         # limit does not flicker into two presses.
         slack = 3.0 if key == self._held else 0.0
-        if min(low[2], high[2]) < self.min_amplitude / (1 + slack):
+        if min(low.amplitude, high.amplitude) < self.min_amplitude / (1 + slack):
             return None
-        twist = _db(high[2] / low[2])
+        twist = _db(high.amplitude / low.amplitude)
         if twist > self.normal_twist_db + slack or -twist > self.reverse_twist_db + slack:
             return None
         for tone in (low, high):
-            if abs(_db(tone[3] / tone[4])) > self.max_block_step_db + slack:
+            if abs(_db(tone.first / tone.second)) > self.max_block_step_db + slack:
                 return None
-        tone_energy = WINDOW * (low[2] ** 2 + high[2] ** 2) / 2
+        tone_energy = WINDOW * (low.amplitude**2 + high.amplitude**2) / 2
         if energy <= 0 or tone_energy / energy < self.min_tone_fraction - slack / 10:
             return None
-        if not self._harmonics_quiet(window, (row, low), (col, high)):
+        if not self._harmonics_quiet(window, low, high):
             return None
         return key
 
-    def _harmonics_quiet(self, window: bytes, *tones: tuple[int, tuple]) -> bool:
+    def _harmonics_quiet(self, window: bytes, *tones: _Tone) -> bool:
         """Second harmonics of both tones, less what the two tones themselves leak into
         those bins, must stay ``max_harmonic_db`` below the weaker tone."""
-        weakest = min(t[2] for _, t in tones)
-        for index, _tone in tones:
-            harmonic = 2 * _FREQS[index]
-            omega_h = 2 * math.pi * harmonic / SAMPLE_RATE
-            measured = dft_bin(window, harmonic)
-            for j, (delta, window_bin, *_rest) in ((i, t) for i, t in tones):
-                omega = 2 * math.pi * _FREQS[j] / SAMPLE_RATE + delta
-                own = _kernel(omega - 2 * math.pi * _FREQS[j] / SAMPLE_RATE, WINDOW)
-                measured -= window_bin * _kernel(omega - omega_h, WINDOW) / own
+        weakest = min(t.amplitude for t in tones)
+        for tone in tones:
+            omega_h = 2 * _OMEGA[tone.index]
+            measured = dft_bin(window, 2 * _FREQS[tone.index])
+            for other in tones:
+                omega = _OMEGA[other.index] + other.delta  # where it really is
+                # other.window_bin = (A/2) e^{j phi} * kernel(delta): rescale to omega_h.
+                leak = _kernel(omega - omega_h, WINDOW) / _kernel(other.delta, WINDOW)
+                measured -= other.window_bin * leak
             if _db(2 * abs(measured) / WINDOW / weakest) > self.max_harmonic_db:
                 return False
         return True

@@ -32,9 +32,15 @@ Double talk, two defences:
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError as exc:  # only analog lines need it; say what to install
+    raise ImportError(
+        "the line echo canceller needs numpy (pip install numpy, or apt install python3-numpy)"
+    ) from exc
 
 from drivers.base import FRAME_SAMPLES, SAMPLE_RATE
 
@@ -65,9 +71,15 @@ class EchoCanceller:
         hangover_ms: int = 40,
         nlp: bool = False,
         nlp_threshold_db: float = -15.0,
+        bulk_delay_ms: int = 0,
     ) -> None:
         if not 32 <= tail_ms <= 128:
             raise ValueError("tail_ms must be between 32 and 128")
+        if bulk_delay_ms < 0 or bulk_delay_ms % 20:
+            raise ValueError("bulk_delay_ms must be a non-negative multiple of 20")
+        # A modem's own buffering delays the echo before the hybrid even starts; that
+        # part is a plain delay line, so the filter's taps go to the echo itself.
+        self._delay_line: deque[bytes] = deque([bytes(2 * _L)] * (bulk_delay_ms // 20))
         self.tail_ms = tail_ms
         self.partitions = -(-tail_ms * SAMPLE_RATE // 1000 // _L)  # ceil
         self.step = step
@@ -91,6 +103,7 @@ class EchoCanceller:
         self._delta = _M * 30.0**2
 
     def reset(self) -> None:
+        self._delay_line = deque([bytes(2 * _L)] * len(self._delay_line))
         self._weights[:] = 0
         self._foreground[:] = 0
         self._energy_bg = self._energy_fg = 0.0
@@ -107,6 +120,9 @@ class EchoCanceller:
         return parts.reshape(-1)
 
     def process(self, near: bytes, far: bytes) -> bytes:
+        if self._delay_line:
+            self._delay_line.append(far)
+            far = self._delay_line.popleft()
         d = np.frombuffer(near, dtype="<i2").astype(np.float64)
         x = np.frombuffer(far, dtype="<i2").astype(np.float64)
         if d.size != _L or x.size != _L:

@@ -35,9 +35,10 @@ def _unwrap(value: int, last: int | None, modulus: int) -> int:
     """Extend a wrapping counter to a plain int, choosing the value nearest ``last``."""
     if last is None:
         return value
-    base = last - last % modulus + value
-    candidates = (base - modulus, base, base + modulus)
-    return min(candidates, key=lambda c: abs(c - last))
+    step = (value - last) % modulus
+    if step >= modulus // 2:
+        step -= modulus
+    return last + step
 
 
 @dataclass(slots=True)
@@ -163,15 +164,16 @@ class JitterBuffer:
             self._play = self._order[0]
         self._trim_latency()
         frame = self._assemble(self._play)
-        self._horizon = self._play + FRAME_SAMPLES
         if frame is not None:
             self._play += FRAME_SAMPLES
+            self._horizon = self._play
             self.stats.played += 1
             self._conceal_run = 0
             self._last_frame = frame
             return frame
         if self._order:  # audio exists after the hole: it is a loss, step over it
             self._play += FRAME_SAMPLES
+            self._horizon = self._play
             self.stats.lost += 1
             return self._conceal()
         # Nothing buffered: an underrun.  Waiting (not advancing) deepens the buffer by a

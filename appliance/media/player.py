@@ -69,6 +69,33 @@ class Player:
         return True
 
 
+class Playlist:
+    """Music on hold from several files, one after another, round and round (a hold
+    class with more than one track).  Files are decoded through ``cache``."""
+
+    def __init__(self, paths: list[str | Path], cache: PromptCache, loop: bool = True) -> None:
+        if not paths:
+            raise ValueError("a playlist needs at least one file")
+        self.paths = [Path(p) for p in paths]
+        self.cache = cache
+        self.loop = loop
+        self._index = 0
+        self._current = cache.source(self.paths[0])
+
+    def read_frame(self) -> bytes | None:
+        for _ in range(len(self.paths) + 1):
+            frame = self._current.read_frame()
+            if frame is not None:
+                return frame
+            self._index += 1
+            if self._index >= len(self.paths):
+                if not self.loop:
+                    return None
+                self._index = 0
+            self._current = self.cache.source(self.paths[self._index])
+        return None  # every file is empty
+
+
 class PromptCache:
     """Decoded prompts by path, so fifty callers on hold share one copy of the music.
     Loading reads and converts files: ``load`` runs it in an executor."""

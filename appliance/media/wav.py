@@ -74,8 +74,10 @@ def parse_wav(data: bytes) -> tuple[WavFormat, bytes]:
         raise WavError("no fmt chunk")
     if samples is None:
         raise WavError("no data chunk")
-    if fmt.channels < 1 or fmt.rate < 1 or fmt.block_align < 1:
+    if not (1 <= fmt.channels <= 32 and 1000 <= fmt.rate <= 384_000 and fmt.block_align >= 1):
         raise WavError(f"impossible format {fmt}")
+    if fmt.block_align % fmt.channels:
+        raise WavError(f"block size {fmt.block_align} does not fit {fmt.channels} channels")
     return fmt, samples[: len(samples) - len(samples) % fmt.block_align]
 
 
@@ -97,15 +99,18 @@ def _to_s16(fmt: WavFormat, raw: bytes) -> bytes:
             return raw if width == 2 else audioop.lin2lin(raw, width, 2)
         raise WavError(f"unsupported PCM sample width {width * 8} bits")
     if fmt.tag == WAVE_FORMAT_IEEE_FLOAT:
+        if fmt.block_align != fmt.channels * fmt.bits // 8:
+            raise WavError(f"float block size {fmt.block_align} does not match {fmt.bits} bits")
         if fmt.bits == 32:
             return _float_to_s16(raw, "f")
         if fmt.bits == 64:
             return _float_to_s16(raw, "d")
         raise WavError(f"unsupported float width {fmt.bits} bits")
-    if fmt.tag == WAVE_FORMAT_MULAW:
-        return audioop.ulaw2lin(raw, 2)
-    if fmt.tag == WAVE_FORMAT_ALAW:
-        return audioop.alaw2lin(raw, 2)
+    if fmt.tag in (WAVE_FORMAT_MULAW, WAVE_FORMAT_ALAW):
+        if fmt.block_align != fmt.channels:
+            raise WavError("G.711 WAV must have one byte a sample")
+        decode = audioop.ulaw2lin if fmt.tag == WAVE_FORMAT_MULAW else audioop.alaw2lin
+        return decode(raw, 2)
     raise WavError(f"unsupported WAV format tag 0x{fmt.tag:04x}")
 
 

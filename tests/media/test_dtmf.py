@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appliance.media._audioop import audioop
 from appliance.media.dtmf import DtmfDetector, DtmfGenerator
@@ -151,3 +153,22 @@ def test_speech_does_not_hide_a_real_key_press(speech_corpus):
     speech = speech_corpus[16000 * 30 : 16000 * 33]
     pcm = speech + press("5", ms=60) + speech
     assert detect(pcm) == "5"
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.binary(max_size=700), max_size=40))
+def test_garbage_audio_never_raises_and_is_never_a_digit(chunks):
+    det = DtmfDetector()
+    for chunk in chunks:
+        assert all(d in KEYS for d in det.feed(chunk))
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_second_harmonics_reject_voiced_sound_but_not_clean_tones(key):
+    low, high = DTMF_FREQS[key]
+    # A voice-like pair: the same two tones with their second harmonics 10 dB down.
+    voiced = synthesize((low, high, 2 * low, 2 * high), 100, (-9.0, -7.0, -19.0, -17.0))
+    assert detect(voiced + bytes(1600)) == ""
+    # Harmonics 25 dB down (a real generator's distortion) still pass.
+    clean = synthesize((low, high, 2 * low, 2 * high), 100, (-9.0, -7.0, -34.0, -32.0))
+    assert detect(clean + bytes(1600)) == key

@@ -78,3 +78,32 @@ def test_bad_arguments():
         EchoCanceller(tail_ms=256)
     with pytest.raises(ValueError):
         EchoCanceller().process(b"\x00" * 320, b"\x00" * 100)
+
+
+def test_real_speech_both_ways(speech_corpus):
+    """espeak-ng voices as far end and, from 8 s to 10 s, as near end too."""
+    speech = np.frombuffer(speech_corpus, dtype="<i2").astype(np.float64)
+    far = speech[20 * FS : 32 * FS]
+    near = np.zeros_like(far)
+    near[8 * FS : 10 * FS] = speech[300 * FS : 302 * FS]
+    ec = EchoCanceller(tail_ms=64)
+    echo, d, out = run_line(ec, far, echo_path(12, 10, seed=2), near=near)
+    settled = active(far, 5, 8)
+    during = active(far, 8, 10)
+    after = active(far, 10, 12)
+    assert erle_db(d[settled], out[settled]) >= 20
+    assert erle_db(echo[during], out[during] - near[during]) >= 20
+    assert erle_db(d[after], out[after]) >= 20
+
+
+def test_bulk_delay_extends_reach_beyond_the_tail():
+    # A modem that buffers 200 ms before the line: the echo arrives 210 ms late.
+    far = babble(8, seed=21)
+    ec = EchoCanceller(tail_ms=64, bulk_delay_ms=200)
+    echo, d, out = run_line(ec, far, echo_path(210, 10, seed=21))
+    seg = active(far, 5, 8)
+    assert erle_db(d[seg], out[seg]) >= 20
+    plain = run_line(EchoCanceller(tail_ms=64), far, echo_path(210, 10, seed=21))
+    assert erle_db(plain[1][seg], plain[2][seg]) < 3  # out of reach without it
+    with pytest.raises(ValueError):
+        EchoCanceller(bulk_delay_ms=30)

@@ -13,8 +13,9 @@ from drivers.base import FRAME_BYTES, SILENCE
 
 
 def frame(k: int) -> bytes:
-    """Frame ``k`` carries the sample value 1000 + k, so output can be read back."""
-    return array.array("h", [1000 + k % 30000] * 160).tobytes()
+    """Frame ``k`` carries the sample value 1000 + k, so output can be read back; its
+    last sample is a fixed mark, so a faded copy (concealment) never reads as a frame."""
+    return array.array("h", [1000 + k % 30000] * 159 + [12345]).tobytes()
 
 
 def label(pcm: bytes) -> int | None:
@@ -199,3 +200,41 @@ def test_whatever_arrives_output_is_frames_and_never_goes_backwards(events):
         if got is not None:
             assert got > last
             last = got
+
+
+def test_sender_clock_running_fast_does_not_build_up_delay():
+    # A GSM modem's 8 kHz is not ours: 0.5 % fast is 10 s of audio in 2000 s.
+    n = 3000
+    packets = [(k, k, 160 * k, 0.005 + k * 0.0199) for k in range(n)]
+    jb = JitterBuffer()
+    depths = []
+    pending = iter(packets)
+    nxt = next(pending)
+    for tick in range(n):
+        while nxt is not None and nxt[3] <= tick * 0.02:
+            jb.put(nxt[1], nxt[2], frame(nxt[0]), nxt[3])
+            nxt = next(pending, None)
+        jb.get()
+        depths.append(jb.depth_ms)
+    assert max(depths[500:]) <= jb.target * 1000 / 8000 + 60
+    assert jb.stats.dropped_for_latency >= 5 and jb.stats.lost == 0
+
+
+def test_sender_clock_running_slow_is_bridged_by_single_concealed_frames():
+    n = 3000
+    packets = [(k, k, 160 * k, 0.005 + k * 0.0201) for k in range(n)]
+    jb = JitterBuffer()
+    out = run(jb, packets, int(n * 1.006) + 10)
+    assert played(out) == list(range(n))
+    assert jb.stats.late == 0 and jb.stats.lost == 0
+    assert jb.stats.concealed <= 0.006 * n + 10
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2**16 - 1), st.integers(0, 2**32 - 1),
+                          st.integers(0, 900), st.floats(0, 1e6)), max_size=120))
+def test_hostile_packets_never_break_playout(packets):
+    jb = JitterBuffer()
+    for seq, ts, size, arrival in packets:
+        jb.put(seq, ts, b"\x01" * size, arrival)
+        assert len(jb.get()) == FRAME_BYTES

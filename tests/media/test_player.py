@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from appliance.clock import VirtualClock
-from appliance.media.player import Player, PromptCache
+from appliance.media.player import Player, Playlist, PromptCache
 from appliance.media.source import PcmSource
 from appliance.media.tones import ToneSource, tone_plan
 from appliance.media.wav import write_wav
@@ -113,3 +113,44 @@ def test_music_on_hold_loops_a_file(tmp_path, clock):
     clock.advance(2.0)
     assert len(sent) == 101 and set(sent) == {b"\x05\x00" * 160}
     assert cache.source(path).read_frame() == b"\x05\x00" * 160  # served from the cache
+
+
+def test_playlist_cycles_through_tracks(tmp_path, clock):
+    tracks = []
+    for n, frames in ((1, 2), (2, 1), (3, 3)):
+        path = tmp_path / f"t{n}.wav"
+        write_wav(path, bytes([n, 0]) * 160 * frames)
+        tracks.append(path)
+    sent: list[bytes] = []
+    Player(clock, sent.append).play(Playlist(tracks, PromptCache()))
+    clock.advance(0.02 * 11)
+    assert [f[0] for f in sent] == [1, 1, 2, 3, 3, 3, 1, 1, 2, 3, 3, 3]
+    once = Playlist(tracks, PromptCache(), loop=False)
+    assert len(list(iter(once.read_frame, None))) == 6
+
+
+def test_player_runs_on_the_real_loop_clock():
+    import asyncio
+
+    from appliance.clock import LoopClock
+
+    async def main() -> tuple[int, float]:
+        loop = asyncio.get_running_loop()
+        enough = asyncio.Event()
+        sent: list[bytes] = []
+
+        def send(frame: bytes) -> None:
+            sent.append(frame)
+            if len(sent) == 25:
+                enough.set()
+
+        player = Player(LoopClock(), send)
+        start = loop.time()
+        player.play(ToneSource(tone_plan("ru")["busy"]))
+        await asyncio.wait_for(enough.wait(), timeout=10)
+        player.stop()
+        return len(sent), loop.time() - start
+
+    count, elapsed = asyncio.run(main())
+    assert count == 25
+    assert elapsed >= 24 * 0.02 - 0.001  # paced, not sent in a burst

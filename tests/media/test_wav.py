@@ -10,6 +10,8 @@ import subprocess
 import wave
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appliance.media import goertzel
 from appliance.media._audioop import audioop
@@ -175,3 +177,33 @@ def test_garbage_through_sox_is_a_clear_error(tmp_path):
     path.write_bytes(b"\x00garbage" * 50)
     with pytest.raises(WavError, match="sox could not convert"):
         read_audio(path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tag=st.sampled_from([1, 3, 6, 7, 0xFFFE, 0x55, 0]),
+    channels=st.integers(0, 40),
+    rate=st.sampled_from([0, 1, 8000, 11025, 44100, 10**9]),
+    align=st.integers(0, 12),
+    bits=st.sampled_from([0, 8, 12, 16, 24, 32, 64]),
+    data=st.binary(max_size=600),
+)
+def test_hostile_headers_decode_or_raise_wav_error(tag, channels, rate, align, bits, data):
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, (rate * max(align, 1)) % 2**32, align, bits)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(data)) + data
+    blob = b"RIFF" + struct.pack("<I", len(body)) + body
+    try:
+        pcm = decode_wav(blob)
+    except WavError:
+        return
+    assert len(pcm) % 2 == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_after_riff_header(tail):
+    try:
+        decode_wav(b"RIFF\x00\x00\x00\x00WAVE" + tail)
+    except WavError:
+        pass
