@@ -77,16 +77,18 @@ def test_models_identified_by_usb_then_ati() -> None:
 
 
 @pytest.mark.parametrize("country", ["eu", "ru", "us"])
-def test_monitor_hears_busy_cadence_but_not_dial_tone_or_voice(country: str) -> None:
-    busy = FarEndMonitor(0, country)
-    src = ToneSource.named("busy", country)
-    results = [busy.feed(src.read_frame()) for _ in range(250)]
-    assert "busy" in results
-    assert results.index("busy") * 20 <= 4000
-    for name in ("dial", "ringback"):
+def test_monitor_hears_busy_congestion_and_dial_tone_but_not_ringback_or_voice(
+    country: str,
+) -> None:
+    for name, reason in (("busy", "busy"), ("congestion", "busy"), ("dial", "dial_tone")):
         mon = FarEndMonitor(0, country)
         src = ToneSource.named(name, country)
-        assert all(mon.feed(src.read_frame()) is None for _ in range(400))
+        results = [mon.feed(src.read_frame()) for _ in range(250)]
+        assert reason in results, name
+        assert results.index(reason) * 20 <= 4000
+    mon = FarEndMonitor(0, country)
+    src = ToneSource.named("ringback", country)
+    assert all(mon.feed(src.read_frame()) is None for _ in range(400))
     mon = FarEndMonitor(0, country)
     voice = sine(300, 1) + sine(700, 1)
     assert all(mon.feed(voice[i % 2 * 320:][:320]) is None for i in range(400))
