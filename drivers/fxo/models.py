@@ -112,16 +112,22 @@ def usb_identity(port: str) -> tuple[int, int] | None:
 
 
 def usb_key(port: str) -> str | None:
-    """What stays the same when the tty is renumbered: the USB serial number, or the
-    physical port path (``ID_PATH``) for modems without one."""
+    """The identity :mod:`.locate` finds the modem by again: VID:PID and the physical
+    USB socket (the USB device's sysfs name), which a renumbered tty keeps."""
     try:
         import pyudev
 
         device = pyudev.Devices.from_device_file(pyudev.Context(), port)
     except Exception:
         return None
-    props = device.properties
-    serial = props.get("ID_SERIAL_SHORT") or props.get("ID_SERIAL")
-    vid, pid = props.get("ID_VENDOR_ID", ""), props.get("ID_MODEL_ID", "")
-    where = serial or props.get("ID_PATH")
-    return f"usb:{vid}:{pid}:{where}" if where else None
+    usb = device.find_parent("usb", "usb_device")
+    if usb is None:
+        return None
+    try:
+        vendor = int(usb.attributes.asstring("idVendor"), 16)
+        product = int(usb.attributes.asstring("idProduct"), 16)
+    except (KeyError, ValueError):
+        return None
+    from .locate import identity_for
+
+    return identity_for(vendor, product, usb.sys_path)

@@ -160,3 +160,25 @@ def test_settings_validation_speaks_to_the_installer() -> None:
     facts = line_facts({"state": "ready", "model_name": "Zoom 3095", "caller_id": True,
                         "duplex": "full", "codec": "ulaw", "port": "/dev/ttyACM0"})
     assert facts["caller_id"] == "yes" and facts["model"] == "Zoom 3095"
+
+
+def test_locator_finds_a_renumbered_modem_by_its_socket() -> None:
+    import asyncio
+
+    from appliance.clock import LoopClock
+    from drivers.fxo.locate import VoiceModemLocator, identity_for
+
+    ident = identity_for(0x0BAF, 0x0303, "/sys/devices/platform/usb1/1-1/1-1.2")
+    assert ident == "usb:0baf:0303:1-1.2"
+    present: list = []
+
+    async def scenario() -> None:
+        locator = VoiceModemLocator(LoopClock(), lambda: list(present), rescan_seconds=0.05)
+        assert await locator.wait_for(ident, 0.1) is None
+        waiter = asyncio.ensure_future(locator.wait_for(ident, 5))
+        await asyncio.sleep(0)
+        present.append(("usb:0803:3095:1-1.3", "/dev/ttyACM0"))
+        present.append((ident, "/dev/ttyACM1"))
+        assert await waiter == {"at": "/dev/ttyACM1"}
+
+    asyncio.run(scenario())
