@@ -79,6 +79,7 @@ class VoiceCall:
         self.frames_in = 0
         self.frames_out = 0
         self.gone_reason: str | None = None
+        self.closing = False
         self.underruns = 0
         # what the modem holds to play, oldest first: each received frame is one tick of
         # the modem's clock, in which it played the oldest (or silence, told by <DLE>u)
@@ -124,6 +125,11 @@ class VoiceCall:
                 self._write(self.tx.popleft() if self.tx else SILENCE)
             self._schedule_pace()
 
+    async def close(self) -> None:
+        """The call ends: leave the stream and never open another."""
+        self.closing = True
+        await self.stop()
+
     async def stop(self) -> None:
         """Leave the stream the way V.253 says; command state afterwards."""
         mode, self.mode = self.mode, None
@@ -144,7 +150,7 @@ class VoiceCall:
         try:
             await self.engine.command("AT+VTS=" + ",".join(digits), timeout=2 + len(digits))
         finally:
-            if resume and self.gone_reason is None and not self.leg.ended:
+            if resume and self.gone_reason is None and not self.closing:
                 await self.start()
 
     # -- audio both ways -------------------------------------------------------------
@@ -221,8 +227,10 @@ class VoiceCall:
 
     async def _do_switch(self, to: str) -> None:
         try:
+            if self.closing:
+                return
             await self.stop()
-            if self.gone_reason is None and not self.leg.ended:
+            if self.gone_reason is None and not self.closing:
                 self._idle_ticks = 0
                 await self._open("AT+VTX" if to == "tx" else "AT+VRX", to)
         except (AtError, AtTimeout, PortLost) as exc:
@@ -250,9 +258,23 @@ class VoiceCall:
     def stream_ended(self) -> None:
         """The modem closed the stream by itself (inactivity timer, line drop)."""
         if self.mode is not None and not self.engine.protocol.command:
-            log.info("%s: modem ended the %s stream", self.leg.id, self.mode)
+            log.info("%s: modem ended the %s stream; opening it again", self.leg.id, self.mode)
             self.mode = None
             self._cancel_pace()
+            if not self.closing and self.gone_reason is None and not self._switching:
+                self._switching = True
+                asyncio.get_running_loop().create_task(self._reopen())
+
+    async def _reopen(self) -> None:
+        try:
+            # audio we wrote before we noticed landed in its command line: flush it
+            await self.engine.command("AT", timeout=2, check=False)
+            await self.start()
+        except (AtError, AtTimeout, PortLost) as exc:
+            log.warning("%s: stream could not be reopened: %s", self.leg.id, exc)
+            self.far_end_gone("modem")
+        finally:
+            self._switching = False
 
     def far_end_gone(self, reason: str) -> None:
         if self.gone_reason is not None:

@@ -194,12 +194,16 @@ class FxoChannel(Channel):
         if self.model.reports_silence and self.silence_seconds > 0:
             tenths = min(255, max(1, round(self.silence_seconds * 10)))
             await engine.command(f"AT+VSD=128,{tenths}", timeout=2, check=False)
+        # no DTE/DCE inactivity timer: a quiet stretch must not end a call's stream
+        await engine.command("AT+VIT=0", timeout=2, check=False)
         await engine.command("AT+VLS=0", timeout=2)
 
     # -- incoming calls ------------------------------------------------------------------
     def _on_ring_urc(self, urc: Any) -> None:
-        if self.leg is not None and self.leg.state.value not in ("new", "ringing"):
-            return  # RING during a call: a second line would need call waiting support
+        leg = self.leg
+        if leg is not None and (leg.direction == "outbound"
+                                or leg.state.value not in ("new", "ringing")):
+            return  # RING during a call: one line carries one call
         if self.ringing is None:
             self.ringing = RingSession(self.clock, self.settings, self._offer, self._abandoned)
         self.ringing.urc(urc.name, urc.line)
@@ -223,8 +227,13 @@ class FxoChannel(Channel):
         if self.ringing is not None:
             self.ringing.cancel()
             self.ringing = None
-        await self.engine.command("AT+VLS=1", timeout=3)
-        await self._begin_audio(leg)
+        try:
+            await self.engine.command("AT+VLS=1", timeout=3)
+            await self._begin_audio(leg)
+        except (AtError, AtTimeout, PortLost) as exc:
+            log.warning("%s: answering failed: %s", self.name, exc)
+            await self._release(leg, Cause.TEMPORARY_FAILURE, remote=False, reason="modem")
+            return
         leg._emit_answered()
 
     async def _begin_audio(self, leg: FxoLeg) -> None:
@@ -276,7 +285,12 @@ class FxoChannel(Channel):
         if leg.ended:
             return
         if final.result in ("OK", VCON, "CONNECT"):
-            await self._begin_audio(leg)
+            try:
+                await self._begin_audio(leg)
+            except (AtError, AtTimeout, PortLost) as exc:
+                log.warning("%s: no voice stream: %s", self.name, exc)
+                await self._release(leg, Cause.TEMPORARY_FAILURE, remote=False, reason="modem")
+                return
             leg._emit_answered()
             return
         cause = DIAL_RESULTS.get(final.result, Cause.NORMAL_UNSPECIFIED)
@@ -323,7 +337,7 @@ class FxoChannel(Channel):
         leg.hangup_reason = leg.hangup_reason or reason
         try:
             if leg.call is not None:
-                await leg.call.stop()
+                await leg.call.close()
             if self.engine is not None and not self.engine.lost:
                 await self.engine.command("ATH", timeout=3, check=False)
                 await self.engine.command("AT+VLS=0", timeout=3, check=False)
