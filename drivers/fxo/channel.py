@@ -27,12 +27,14 @@ from drivers.supervisor import LINE_DOWN, Locator, Supervisor
 
 from . import models
 from .call import VoiceCall
-from .codec import VoiceCodec, choose_format, parse_vsm_list
+from .codec import VoiceCodec
 from .dle import DleEvent
 from .echo_path import make_echo_canceller
 from .hangup import FarEndMonitor
 from .leg import FxoLeg
 from .ringing import RingSession
+from .settings import _flag, line_facts, validate_settings  # noqa: F401  (re-exported)
+from .setup import set_up
 from .voiceport import VCON, V253Protocol, VoicePort
 
 log = logging.getLogger(__name__)
@@ -169,34 +171,11 @@ class FxoChannel(Channel):
             self._end_leg(self.leg, cause, "line_down")
 
     async def _setup(self, engine: AtEngine) -> None:
-        """V.253 set-up: voice mode, caller id, codec, silence detection, on hook."""
-        await engine.command("ATZ", timeout=3, check=False)
-        await engine.command("ATE0", timeout=2)
-        ati = await engine.command("ATI3", bare=True, timeout=2, check=False)
-        fmm = await engine.command("AT+FMM?", bare=True, timeout=2, check=False)
-        self.model = models.identify(self.settings.get("model"), self.usb,
-                                     " ".join(ati.lines + fmm.lines))
-        duplex = self.settings.get("duplex")
-        self.full_duplex = self.model.full_duplex if duplex is None else duplex == "full"
-        await engine.command("AT+FCLASS=8", timeout=2)
-        self.caller_id_supported = False
-        aliases = ("AT+VCID=1", "AT#CID=1")
-        for command in sorted(aliases, key=lambda c: c != self.model.cid_command):
-            if (await engine.command(command, timeout=2, check=False)).final.ok:
-                self.caller_id_supported = True
-                break
-        vsm = await engine.command("AT+VSM=?", bare=True, expect="+VSM", timeout=2)
-        chosen = choose_format(parse_vsm_list(vsm.lines))
-        if chosen is None or chosen.kind is None:
-            raise AtError("AT+VSM=?", vsm.final)
-        await engine.command(f"AT+VSM={chosen.cml},8000", timeout=2)
-        self.codec_kind = chosen.kind
-        if self.model.reports_silence and self.silence_seconds > 0:
-            tenths = min(255, max(1, round(self.silence_seconds * 10)))
-            await engine.command(f"AT+VSD=128,{tenths}", timeout=2, check=False)
-        # no DTE/DCE inactivity timer: a quiet stretch must not end a call's stream
-        await engine.command("AT+VIT=0", timeout=2, check=False)
-        await engine.command("AT+VLS=0", timeout=2)
+        facts = await set_up(engine, self.settings, self.usb, self.silence_seconds)
+        self.model = facts.model
+        self.full_duplex = facts.full_duplex
+        self.caller_id_supported = facts.caller_id
+        self.codec_kind = facts.codec
 
     # -- incoming calls ------------------------------------------------------------------
     def _on_ring_urc(self, urc: Any) -> None:
@@ -388,46 +367,6 @@ class _RingEvent:
 
     name = "RING"
     line = "RING"
-
-
-def _flag(value: Any) -> bool:
-    """Settings come from the CLI and the web as strings: "false", "no", "0" are off."""
-    if isinstance(value, str):
-        return value.strip().lower() not in ("0", "false", "no", "off", "")
-    return bool(value)
-
-
-def validate_settings(settings: dict[str, Any]) -> list[str]:
-    """What is wrong with an FXO line's settings, in words for the installer ([] = fine)."""
-    problems = []
-    if not str(settings.get("port", "")).strip():
-        problems.append("port: the modem's serial port is required (e.g. /dev/ttyACM0)")
-    model = settings.get("model")
-    if model and model not in models.BY_KEY:
-        known = ", ".join(sorted(models.BY_KEY))
-        problems.append(f"model: unknown {model!r} (known: {known})")
-    for key in ("silence_hangup_seconds", "ring_timeout_seconds", "no_answer_seconds"):
-        if key in settings:
-            try:
-                if float(settings[key]) < 0:
-                    raise ValueError
-            except (TypeError, ValueError):
-                problems.append(f"{key}: a number of seconds, 0 or more")
-    if settings.get("duplex") not in (None, "full", "half"):
-        problems.append("duplex: 'full' or 'half'")
-    return problems
-
-
-def line_facts(status: dict[str, Any]) -> dict[str, Any]:
-    """The columns of ``callbox line list`` for an analog line, from ``status()``."""
-    return {
-        "state": status.get("state", ""),
-        "model": status.get("model_name") or status.get("model", ""),
-        "caller_id": "yes" if status.get("caller_id") else "no",
-        "duplex": status.get("duplex", ""),
-        "codec": status.get("codec", ""),
-        "port": status.get("port", ""),
-    }
 
 
 def _dialable(destination: str) -> bool:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from appliance.clock import Clock, Timer
 from appliance.media._audioop import audioop
@@ -26,68 +25,21 @@ from drivers.base import FRAME_BYTES, FRAME_MS, FRAME_SAMPLES
 from drivers.fxo.dle import DLE, ETX, DleDecoder, DleEvent, EndOfStream, event_bytes, shield
 
 from .pstn import FarEnd
+from .v253_calls import CallsMixin
+from .v253_models import (  # noqa: F401  (HALF_DUPLEX and the VSM lists re-exported)
+    _KINDS,
+    CONEXANT_VSM,
+    HALF_DUPLEX,
+    ROCKWELL_VSM,
+    USR5637,
+    SimModel,
+    _decode,
+    _encode,
+)
 
 log = logging.getLogger(__name__)
 
-CONEXANT_VSM = (  # USR 56K command reference, +VSM=? example
-    '1,"UNSIGNED PCM",8,0,(7200,8000),(0),(0)',
-    '128,"8-BIT LINEAR",8,0,(7200,8000),(0),(0)',
-    '129,"ADPCM",4,0,(7200,8000),(0),(0)',
-    '130,"UNSIGNED PCM",8,0,(7200,8000),(0),(0)',
-    '131,"ULAW",8,0,(7200,8000),(0),(0)',
-    '132,"ALAW",8,0,(7200,8000),(0),(0)',
-    '133,"LINEAR",16,0,(7200,8000),(0),(0)',
-)
-ROCKWELL_VSM = ('1,"UNSIGNED PCM",8,0,(7200,8000),(0),(0)',
-                '128,"8-BIT LINEAR",8,0,(7200,8000),(0),(0)')
-
-
-@dataclass
-class SimModel:
-    name: str = "USRobotics USR5637"
-    ati3: str = "U.S. Robotics 56K FAX USB V1.2.23"
-    vsm: tuple[str, ...] = CONEXANT_VSM
-    full_duplex: bool = True
-    cid_commands: tuple[str, ...] = ("+VCID", "#CID")
-    reports_busy: bool = True
-    reports_silence: bool = True
-    reports_loop_break: bool = True
-
-
-USR5637 = SimModel()
-HALF_DUPLEX = SimModel("Rockwell RC56 voice", "ROCKWELL RC56 V.90", ROCKWELL_VSM, False,
-                       ("#CID",), reports_busy=False, reports_silence=False,
-                       reports_loop_break=False)
-
-
-def _decode(kind: str, data: bytes) -> bytes:
-    if kind == "ulaw":
-        return audioop.ulaw2lin(data, 2)
-    if kind == "alaw":
-        return audioop.alaw2lin(data, 2)
-    if kind == "u8":
-        return audioop.lin2lin(audioop.bias(data, 1, -128), 1, 2)
-    if kind == "s16":
-        return data
-    return audioop.lin2lin(data, 1, 2)
-
-
-def _encode(kind: str, pcm: bytes) -> bytes:
-    if kind == "ulaw":
-        return audioop.lin2ulaw(pcm, 2)
-    if kind == "alaw":
-        return audioop.lin2alaw(pcm, 2)
-    if kind == "u8":
-        return audioop.bias(audioop.lin2lin(pcm, 2, 1), 1, 128)
-    if kind == "s16":
-        return pcm
-    return audioop.lin2lin(pcm, 2, 1)
-
-
-_KINDS = {1: "u8", 128: "s8", 130: "u8", 131: "ulaw", 132: "alaw", 133: "s16"}
-
-
-class V253ModemSim:
+class V253ModemSim(CallsMixin):
     def __init__(self, clock: Clock, model: SimModel = USR5637, far: FarEnd | None = None,
                  *, ring_on: float = 2.0, ring_off: float = 4.0) -> None:
         self.clock = clock
@@ -376,97 +328,6 @@ class V253ModemSim:
         """A <DLE> event towards the host (in a stream or in voice command state)."""
         self.events_sent.append(code)
         self.out(event_bytes(code))
-
-    # -- control: what the outside world does --------------------------------------------
-    def ring(self, number: str = "", name: str = "", date: str = "0321", time: str = "1405",
-             rings: int = 10) -> None:
-        """An incoming call: RING cadence, caller id after the first ring."""
-        self._ringing = {"number": number, "name": name, "date": date, "time": time,
-                         "left": rings, "count": 0}
-        self._ring()
-
-    def _ring(self) -> None:
-        ringing = self._ringing
-        if ringing is None or self.off_hook:
-            return
-        if ringing["left"] <= 0:
-            self._stop_ringing()  # the caller gave up
-            return
-        ringing["left"] -= 1
-        ringing["count"] += 1
-        self._send("RING")
-        if ringing["count"] == 1 and self.cid:
-            self.clock.call_later(self.ring_on + self.ring_off / 4, self._caller_id)
-        self._ring_timer = self.clock.call_later(self.ring_on + self.ring_off, self._ring)
-
-    def _caller_id(self) -> None:
-        ringing = self._ringing
-        if ringing is None or self.off_hook:
-            return
-        lines = [f"DATE = {ringing['date']}", f"TIME = {ringing['time']}",
-                 f"NMBR = {ringing['number']}"]
-        if ringing["name"]:
-            lines.append(f"NAME = {ringing['name']}")
-        self._send(*lines)
-
-    def _stop_ringing(self) -> None:
-        self._ringing = None
-        if self._ring_timer is not None:
-            self._ring_timer.cancel()
-            self._ring_timer = None
-
-    def abandon(self) -> None:
-        """The caller hangs up before we answer: the rings just stop."""
-        self._stop_ringing()
-
-    def far_dtmf(self, digits: str) -> None:
-        for digit in digits:
-            self.event(digit)
-
-    def far_hangup(self, how: str) -> None:
-        """``loop_break``, ``busy`` or ``silence``: how the exchange tells (or doesn't)."""
-        self.in_call = how == "busy"  # the exchange keeps the line to play its tone
-        if how == "loop_break":
-            self.far.hang_up_silently()
-            if self.model.reports_loop_break:
-                self.event("l")
-        elif how == "busy":
-            self.far.play("busy")
-            if self.model.reports_busy:
-                self._busy_report_at = self.clock.monotonic() + 1.0  # after two cadences
-        else:
-            self.far.hang_up_silently()
-
-    def garbage(self, data: bytes) -> None:
-        self.out(data)
-
-    # -- voice dialling ------------------------------------------------------------------
-    def _dial(self, arg: str) -> list[str] | None:
-        if not self.voice:
-            return ["NO CARRIER"]
-        number = "".join(c for c in arg if c in "0123456789*#")
-        outcome = self.dial_outcomes.get(number, "answer")
-        if not self.off_hook:
-            self._go_off_hook()
-        self.clock.call_later(0.3, self._progress, outcome, self.ringback_cycles)
-        return None
-
-    def _progress(self, outcome: str, cycles: int) -> None:
-        if not self.off_hook:
-            return
-        if outcome == "busy":
-            self.event("b")
-            self._send("BUSY")
-            return
-        if cycles > 0:
-            self.event("r")
-            self.clock.call_later(0.4, self._progress, outcome, cycles - 1)
-            return
-        if outcome == "no_answer":
-            self._send("NO ANSWER")
-            return
-        self.in_call = True
-        self._send("VCON")
 
 
 if __name__ == "__main__":

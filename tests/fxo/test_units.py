@@ -149,7 +149,7 @@ def test_ring_session_one_ring_then_gone_is_still_a_missed_call() -> None:
 
 
 def test_settings_validation_speaks_to_the_installer() -> None:
-    from drivers.fxo.channel import _flag, line_facts, validate_settings
+    from drivers.fxo.settings import _flag, line_facts, validate_settings
 
     assert validate_settings({"port": "/dev/ttyACM0", "model": "usr5637"}) == []
     problems = validate_settings({"model": "nokia", "silence_hangup_seconds": "soon",
