@@ -25,10 +25,11 @@ from drivers.at.transport import ByteLink, PortError, SerialPort
 from drivers.base import CallerId, Cause, Channel, ChannelHost, Leg, LegListener, Unreachable
 from drivers.supervisor import LINE_DOWN, Locator, Supervisor
 
-from . import models
+from . import models, words
 from .call import VoiceCall
 from .codec import VoiceCodec
 from .dle import DleEvent
+from .echo_path import echo_available as _echo_available
 from .echo_path import make_echo_canceller
 from .hangup import FarEndMonitor
 from .leg import FxoLeg
@@ -357,6 +358,10 @@ class FxoChannel(Channel):
             "echo_canceller": call is not None and call.echo is not None,
             "leg": self.leg.id if self.leg is not None else None,
             "problem": self.problem,
+            "state_text": words.STATE_WORDS.get(self.state, self.state),
+            "duplex_text": words.DUPLEX_WORDS["full" if self.full_duplex else "half"],
+            "echo_text": "" if _echo_available()
+            else words.NO_ECHO_CANCELLER,
             "soft_resets": self.supervisor.soft_resets,
             "hard_resets": self.supervisor.hard_resets,
         }

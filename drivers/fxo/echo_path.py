@@ -15,6 +15,14 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+def echo_available() -> bool:
+    try:
+        importlib.import_module("appliance.media.echo")
+    except ImportError:
+        return False
+    return True
+
+
 def make_echo_canceller(**options: Any) -> Any | None:
     try:
         echo = importlib.import_module("appliance.media.echo")

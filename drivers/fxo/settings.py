@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import models
+from . import models, words
 
 
 def _flag(value: Any) -> bool:
@@ -15,24 +15,24 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-def validate_settings(settings: dict[str, Any]) -> list[str]:
-    """What is wrong with an FXO line's settings, in words for the installer ([] = fine)."""
-    problems = []
+def validate_settings(settings: dict[str, Any]) -> dict[str, str]:
+    """What is wrong with an FXO line's settings: field -> message (a translation key,
+    :mod:`.words`), shown next to the field.  Empty when all is well."""
+    problems: dict[str, str] = {}
     if not str(settings.get("port", "")).strip():
-        problems.append("port: the modem's serial port is required (e.g. /dev/ttyACM0)")
+        problems["port"] = words.PORT_REQUIRED
     model = settings.get("model")
     if model and model not in models.BY_KEY:
-        known = ", ".join(sorted(models.BY_KEY))
-        problems.append(f"model: unknown {model!r} (known: {known})")
+        problems["model"] = words.UNKNOWN_MODEL
     for key in ("silence_hangup_seconds", "ring_timeout_seconds", "no_answer_seconds"):
         if key in settings:
             try:
                 if float(settings[key]) < 0:
                     raise ValueError
             except (TypeError, ValueError):
-                problems.append(f"{key}: a number of seconds, 0 or more")
-    if settings.get("duplex") not in (None, "full", "half"):
-        problems.append("duplex: 'full' or 'half'")
+                problems[key] = words.BAD_SECONDS
+    if settings.get("duplex") not in (None, "", "full", "half"):
+        problems["duplex"] = words.BAD_DUPLEX
     return problems
 
 

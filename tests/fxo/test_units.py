@@ -149,13 +149,15 @@ def test_ring_session_one_ring_then_gone_is_still_a_missed_call() -> None:
 
 
 def test_settings_validation_speaks_to_the_installer() -> None:
+    from drivers.fxo import words
     from drivers.fxo.settings import _flag, line_facts, validate_settings
 
-    assert validate_settings({"port": "/dev/ttyACM0", "model": "usr5637"}) == []
+    assert validate_settings({"port": "/dev/ttyACM0", "model": "usr5637"}) == {}
     problems = validate_settings({"model": "nokia", "silence_hangup_seconds": "soon",
                                   "duplex": "both"})
-    assert [p.split(":")[0] for p in problems] == ["port", "model", "silence_hangup_seconds",
-                                                   "duplex"]
+    assert problems == {"port": words.PORT_REQUIRED, "model": words.UNKNOWN_MODEL,
+                        "silence_hangup_seconds": words.BAD_SECONDS,
+                        "duplex": words.BAD_DUPLEX}
     assert not _flag("false") and not _flag("0") and _flag("yes") and _flag(True)
     facts = line_facts({"state": "ready", "model_name": "Zoom 3095", "caller_id": True,
                         "duplex": "full", "codec": "ulaw", "port": "/dev/ttyACM0"})
@@ -182,3 +184,19 @@ def test_locator_finds_a_renumbered_modem_by_its_socket() -> None:
         assert await waiter == {"at": "/dev/ttyACM1"}
 
     asyncio.run(scenario())
+
+
+def test_every_word_has_a_russian_translation() -> None:
+    import csv
+    from pathlib import Path
+
+    from drivers.fxo import words
+
+    path = Path(words.__file__).with_name("messages_ru.csv")
+    with path.open(encoding="utf-8") as f:
+        ru = {row[0]: row[1] for row in csv.reader(f) if row}
+    keys = [*words.STATE_WORDS.values(), *words.DUPLEX_WORDS.values(),
+            *words.HANGUP_WORDS.values(), words.PORT_REQUIRED, words.UNKNOWN_MODEL,
+            words.BAD_SECONDS, words.BAD_DUPLEX, words.NO_ECHO_CANCELLER]
+    missing = [k for k in keys if not ru.get(k)]
+    assert missing == []
