@@ -33,6 +33,7 @@ from .echo_path import echo_available as _echo_available
 from .echo_path import make_echo_canceller
 from .hangup import FarEndMonitor
 from .leg import FxoLeg
+from .locate import VoiceModemLocator
 from .ringing import RingSession
 from .settings import _flag, line_facts, validate_settings  # noqa: F401  (re-exported)
 from .setup import set_up
@@ -76,6 +77,8 @@ class FxoChannel(Channel):
 
     # -- lifecycle: the shared supervisor drives connect / wait_down / resets --------------
     async def start(self) -> None:
+        if self.locator is None and self.link_factory is None:
+            self.locator = VoiceModemLocator(self.clock)  # finds it again after a replug
         self.supervisor.locator = self.locator
         self.supervisor.start()
 

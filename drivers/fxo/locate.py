@@ -43,6 +43,17 @@ def scan_voice_modems() -> list[Found]:
     return sorted(found)
 
 
+def found_modems(scan: Callable[[], list[Found]] = scan_voice_modems) -> list[dict[str, str]]:
+    """Voice modems on the bus now, for the installer's "hardware found" list."""
+    rows = []
+    for identity, devnode in scan():
+        _, vid, pid, socket = identity.split(":", 3)
+        model = models.by_usb(int(vid, 16), int(pid, 16)) or models.GENERIC
+        rows.append({"kind": "fxo", "port": devnode, "model": model.key,
+                     "model_name": model.name, "usb_id": f"{vid}:{pid}", "socket": socket})
+    return rows
+
+
 class VoiceModemLocator:
     def __init__(self, clock: Clock, scan: Callable[[], list[Found]] = scan_voice_modems,
                  rescan_seconds: float = RESCAN_SECONDS) -> None:

@@ -200,3 +200,11 @@ def test_every_word_has_a_russian_translation() -> None:
             words.BAD_SECONDS, words.BAD_DUPLEX, words.NO_ECHO_CANCELLER]
     missing = [k for k in keys if not ru.get(k)]
     assert missing == []
+
+
+def test_found_modems_named_from_the_table() -> None:
+    from drivers.fxo.locate import found_modems
+
+    rows = found_modems(lambda: [("usb:0803:3095:1-1.3", "/dev/ttyACM0")])
+    assert rows == [{"kind": "fxo", "port": "/dev/ttyACM0", "model": "zoom3095",
+                     "model_name": "Zoom 3095", "usb_id": "0803:3095", "socket": "1-1.3"}]
