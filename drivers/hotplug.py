@@ -33,6 +33,7 @@ class TtyPort:
     product: int
     interface: int
     usb_device: str  # sysfs path of the USB device: one per physical modem
+    path_tag: str = ""  # udev ID_PATH_TAG: the physical socket, as the udev rule names it
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +42,24 @@ class FoundModem:
     usb_device: str
     at: str
     audio: str | None
+    path_tag: str = ""
 
     def ports(self) -> dict[str, str]:
         return {"at": self.at, "audio": self.audio or ""}
+
+    def suggested_settings(self) -> dict[str, str]:
+        """Settings for a new line on this modem: the udev rule's stable names when the
+        socket is known (they survive renumbering), else today's tty names."""
+        if self.path_tag:
+            base = f"/dev/callbox/{self.model.key}-{self.path_tag}"
+            out = {"at": f"{base}-at", "model": self.model.key}
+            if self.audio:
+                out["audio"] = f"{base}-audio"
+            return out
+        out = {"at": self.at, "model": self.model.key}
+        if self.audio:
+            out["audio"] = self.audio
+        return out
 
 
 def port_from_udev(device) -> TtyPort | None:
@@ -59,6 +75,7 @@ def port_from_udev(device) -> TtyPort | None:
             int(usb.attributes.asstring("idProduct"), 16),
             int(iface.attributes.asstring("bInterfaceNumber"), 16),
             usb.sys_path,
+            str(device.properties.get("ID_PATH_TAG", "")),
         )
     except (KeyError, ValueError):
         return None
@@ -79,7 +96,7 @@ def group_modems(ports: Iterable[TtyPort]) -> list[FoundModem]:
         if at is None:
             continue  # not all interfaces are up yet (or the stick is in storage mode)
         audio = by_iface.get(model.audio_interface) if model.audio_interface is not None else None
-        found.append(FoundModem(model, usb_device, at, audio))
+        found.append(FoundModem(model, usb_device, at, audio, members[0].path_tag))
     return found
 
 

@@ -108,6 +108,7 @@ class AtEngine:
         self._handlers: dict[str, list[UrcHandler]] = {}
         self._any_urc: list[UrcHandler] = []
         self._health_listeners: list[Callable[[str], None]] = []
+        self._diverted: Callable[[bytes], bytes | None] | None = None
         link.set_receiver(self.data_received, self.connection_lost)
 
     # -- wiring ----------------------------------------------------------------------------
@@ -169,8 +170,25 @@ class AtEngine:
         exchange.future.set_exception(AtTimeout(f"{self.name}: no answer to {text}"))
         self._mark_unhealthy(f"no answer to {exchange.command.text}")
 
+    # -- raw streams (V.253 voice: AT+VRX/VTX after CONNECT) ------------------------------
+    def divert(self, receiver: Callable[[bytes], bytes | None]) -> None:
+        """Hand every received byte to ``receiver`` instead of the line parser, for a
+        binary stream such as V.253 DLE-shielded audio.  The receiver returns the bytes
+        it did not consume when its stream has ended (e.g. after DLE ETX), or None to go
+        on; the returned bytes go back to the parser and diversion stops."""
+        self._diverted = receiver
+
+    def write_raw(self, data: bytes) -> None:
+        self.link.write(data)
+
     # -- bytes up ------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
+        if self._diverted is not None:
+            rest = self._diverted(data)
+            if rest is None:
+                return
+            self._diverted = None
+            data = rest
         for event in self.protocol.receive_data(data):
             self._dispatch(event)
 

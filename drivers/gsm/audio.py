@@ -22,12 +22,15 @@ class AudioPump:
         self.frames_in = 0
         self.frames_out = 0
         self._buffer = bytearray()
+        self._skip = 0
+        self._parity = 0  # bytes seen since the port opened, mod 2: samples stay aligned
         self.lost = False
         link.set_receiver(self._data, self._lost)
 
     def start(self) -> None:
         self._buffer.clear()
         self.active = True
+        self._skip = self._parity  # a read that ended mid-sample must not shift the PCM
 
     def stop(self) -> None:
         self.active = False
@@ -39,8 +42,11 @@ class AudioPump:
             self.link.write(frame)
 
     def _data(self, data: bytes) -> None:
+        self._parity = (self._parity + len(data)) % 2
         if not self.active:
             return
+        if self._skip:
+            data, self._skip = data[self._skip :], 0
         self._buffer += data
         while len(self._buffer) >= FRAME_BYTES:
             frame = bytes(self._buffer[:FRAME_BYTES])

@@ -41,6 +41,7 @@ class GsmLeg(Leg):
         self._calls = calls
         self.audio_on = False
         self.seen_in_clcc = False
+        self.started = calls.clock.monotonic()
 
     async def answer(self) -> None:
         await self._calls.answer(self)
@@ -94,7 +95,7 @@ class CallManager:
         if self.leg is not None:
             return
         clip = facts.parse_clip(urc.args)
-        self._incoming(CallerId(clip.number, presentation=clip.presentation))  # type: ignore[arg-type]
+        self._incoming(CallerId(clip.number, clip.name, clip.presentation))  # type: ignore[arg-type]
 
     def _incoming(self, caller: CallerId | None) -> None:
         if self._pending_ring is not None:
@@ -250,7 +251,9 @@ class CallManager:
     def _clcc(self, leg: GsmLeg, entries: list) -> None:
         mine = [e for e in entries if e and e.mobile_terminated == (leg.direction == "inbound")]
         if not mine:
-            if leg.seen_in_clcc or leg.direction == "inbound":
+            if not leg.seen_in_clcc and self.clock.monotonic() - leg.started > DIAL_TIMEOUT:
+                self._ended(leg, Cause.RECOVERY_ON_TIMER_EXPIRE, remote=True)  # never showed up
+            elif leg.seen_in_clcc or leg.direction == "inbound":
                 answered = leg.state is LegState.ANSWERED
                 cause = Cause.NORMAL_CLEARING if answered or leg.direction == "inbound" else (
                     Cause.NORMAL_UNSPECIFIED)

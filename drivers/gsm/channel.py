@@ -31,6 +31,8 @@ from .ussd import Ussd
 log = logging.getLogger(__name__)
 
 _DIALLABLE = re.compile(r"^\+?[0-9*#]{2,32}$")
+SIM_PROBLEMS = {words.SIM_NOT_INSERTED, words.SIM_PIN, words.SIM_PIN_WRONG, words.SIM_PUK,
+                words.SIM_BUSY, words.SIM_FAILURE}
 
 
 def open_serial(path: str, audio: bool) -> ByteLink:
@@ -133,6 +135,10 @@ class GsmChannel(Channel):
         except (AtError, AtTimeout, PortLost) as exc:
             log.warning("%s: %s", self.name, exc)
             raise setup.LineProblem(words.NOT_ANSWERING) from exc
+        except setup.LineProblem as exc:
+            if str(exc) in SIM_PROBLEMS:
+                self.facts["sim"] = str(exc)
+            raise
 
     async def _connect(self) -> None:
         at_path = str(self.settings.get("at", ""))
@@ -168,6 +174,8 @@ class GsmChannel(Channel):
         engine.on_urc("+CREG", self._creg)
         engine.on_urc("^RSSI", self._rssi)
         self._down = asyncio.get_running_loop().create_future()
+        if engine.lost or not engine.healthy:  # it failed while we were finishing
+            self._down.set_result("unhealthy while starting")
         self._tasks.spawn(self.sms.fetch_all(), "SMS on the SIM")
         self._tasks.spawn(self._poll(), "poll")
         self.set_state(words.UP)

@@ -54,8 +54,11 @@ class DtmfDetector:
 
     @staticmethod
     def classify(samples: tuple[int, ...]) -> str | None:
-        rows = [goertzel_power(samples, f) for f in ROWS]
-        cols = [goertzel_power(samples, f) for f in COLS]
+        energy = sum(x * x for x in samples) * len(samples) / 2  # in Goertzel power units
+        if energy < 2 * MIN_ENERGY:  # too quiet for a key: skip the filters (most frames)
+            return None
+        powers = _powers(samples)
+        rows, cols = powers[:4], powers[4:]
         r, c = max(range(4), key=rows.__getitem__), max(range(4), key=cols.__getitem__)
         if rows[r] < MIN_ENERGY or cols[c] < MIN_ENERGY:
             return None
@@ -67,7 +70,28 @@ class DtmfDetector:
             return None
         if any(p > cols[c] / 4 for i, p in enumerate(cols) if i != c):
             return None
-        total = sum(x * x for x in samples) * len(samples) / 2
-        if total and (rows[r] + cols[c]) < RELATIVE * total:
+        if (rows[r] + cols[c]) < RELATIVE * energy:
             return None
         return KEYS[r][c]
+
+
+_COEFFS = tuple(2 * math.cos(2 * math.pi * f / SAMPLE_RATE) for f in ROWS + COLS)
+
+
+def _powers(samples: tuple[int, ...]) -> list[float]:
+    """The eight Goertzel filters in one pass over the frame."""
+    k0, k1, k2, k3, k4, k5, k6, k7 = _COEFFS
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = 0.0
+    for x in samples:
+        a0, b0 = x + k0 * a0 - b0, a0
+        a1, b1 = x + k1 * a1 - b1, a1
+        a2, b2 = x + k2 * a2 - b2, a2
+        a3, b3 = x + k3 * a3 - b3, a3
+        a4, b4 = x + k4 * a4 - b4, a4
+        a5, b5 = x + k5 * a5 - b5, a5
+        a6, b6 = x + k6 * a6 - b6, a6
+        a7, b7 = x + k7 * a7 - b7, a7
+    pairs = ((a0, b0, k0), (a1, b1, k1), (a2, b2, k2), (a3, b3, k3),
+             (a4, b4, k4), (a5, b5, k5), (a6, b6, k6), (a7, b7, k7))
+    return [s1 * s1 + s2 * s2 - k * s1 * s2 for s1, s2, k in pairs]

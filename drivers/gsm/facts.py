@@ -72,6 +72,7 @@ def parse_cops(value: str | None) -> str:
 class Clip:
     number: str
     presentation: str  # allowed, restricted, unavailable
+    name: str = ""  # <alpha>: the SIM phonebook's name for the number, when it has one
 
 
 def parse_clip(value: str) -> Clip:
@@ -85,7 +86,7 @@ def parse_clip(value: str) -> Clip:
         return Clip("", "unavailable")
     if number and fields[1:2] == ["145"] and not number.startswith("+"):
         number = "+" + number
-    return Clip(number, "allowed")
+    return Clip(number, "allowed", fields[4] if len(fields) > 4 else "")
 
 
 @dataclass(frozen=True, slots=True)

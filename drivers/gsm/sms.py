@@ -50,8 +50,10 @@ class SmsService:
         self._seen: set[int] = set()  # SIM indexes being handled
         self._concat_ref = 0
         self._lock = asyncio.Lock()
+        self._direct = -1  # pseudo indexes for messages that never touched the SIM
         self._unsubscribe = [
             engine.on_urc("+CMTI", self._cmti),
+            engine.on_urc("+CMT", self._cmt),
             engine.on_urc("+CDS", self._cds),
         ]
 
@@ -66,6 +68,16 @@ class SmsService:
         index = urc.args.rsplit(",", 1)[-1].strip()
         if index.isdigit():
             self.tasks.spawn(self.fetch(int(index)), f"read SMS {index}")
+
+    def _cmt(self, urc: Urc) -> None:
+        """+CMT: [<alpha>],<length> + PDU line: a message routed straight to us (class 0
+        "flash" messages are, whatever +CNMI says).  Nothing to delete from the SIM."""
+        self._direct -= 1
+        self.tasks.spawn(self._handle_direct(self._direct, urc.pdu or ""), "direct SMS")
+
+    async def _handle_direct(self, index: int, pdu_hex: str) -> None:
+        async with self._lock:
+            await self._handle(index, pdu_hex)
 
     async def fetch_all(self) -> None:
         """Everything already on the SIM (arrived while we were down): AT+CMGL=4."""
@@ -177,6 +189,9 @@ class SmsService:
 
     async def _delete(self, indexes: list[int]) -> None:
         for index in indexes:
+            if index < 0:  # delivered straight to us: not on the SIM
+                self._seen.discard(index)
+                continue
             try:
                 await self.engine.command(f"AT+CMGD={index}")
             except (AtError, AtTimeout, PortLost) as exc:

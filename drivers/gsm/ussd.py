@@ -46,6 +46,7 @@ def decode_cusd(args: str, packed: bool) -> tuple[int, str]:
 class Ussd:
     def __init__(self, engine: AtEngine, profile: Profile) -> None:
         self.engine = engine
+        self.clock = engine.clock
         self.profile = profile
         self._waiter: asyncio.Future | None = None
         self._lock = asyncio.Lock()
@@ -63,10 +64,14 @@ class Ussd:
         async with self._lock:
             self._waiter = asyncio.get_running_loop().create_future()
             request = gsm7.pack_ussd(code).hex().upper() if self.profile.ussd_packed else code
+            waiter = self._waiter
+            timer = self.clock.call_later(timeout, lambda: waiter.done() or waiter.set_exception(
+                UssdError("no USSD answer from the network")))
             try:
                 await self.engine.command(f'AT+CUSD=1,"{request}",15', timeout=10)
-                return await asyncio.wait_for(self._waiter, timeout)
+                return await waiter
             finally:
+                timer.cancel()
                 self._waiter = None
 
     def _cusd(self, urc: Urc) -> None:

@@ -1,6 +1,7 @@
 """Run a simulated GSM modem as its own process, for the demo and end-to-end tests.
 
     python -m drivers.sim.gsm --model ec25 [--imei N] [--pin 1234] [--control SOCKET]
+                              [--link-dir DIR]
 
 Prints one JSON line with the pty paths ({"event": "enumerated", "at": ..., "audio": ...})
 and another each time the modem re-enumerates.  Control commands, one per line, on
@@ -117,7 +118,10 @@ async def serve(args: argparse.Namespace) -> None:
     clock = LoopClock()
     sim = MODELS[args.model](clock, imei=args.imei, pin=args.pin,
                              sim_busy_seconds=args.sim_busy)
-    host = SimHost(sim, on_enumerate=lambda ports: announce(args.model, sim.imei, ports))
+    if args.link_dir:
+        os.makedirs(args.link_dir, exist_ok=True)
+    host = SimHost(sim, on_enumerate=lambda ports: announce(args.model, sim.imei, ports),
+                   link_dir=args.link_dir, link_name=args.model)
     done = asyncio.Event()
     control = Control(sim, host, done.set)
     loop = asyncio.get_running_loop()
@@ -179,6 +183,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="seconds the SIM answers +CME ERROR: 14 after power-up")
     parser.add_argument("--control", help="also take control commands on this unix socket")
     parser.add_argument("--no-stdin", action="store_true", help="do not read stdin")
+    parser.add_argument("--link-dir", help="keep stable symlinks DIR/MODEL-at and DIR/MODEL-audio "
+                        "to the current ptys, as the udev rule does under /dev/callbox")
     asyncio.run(serve(parser.parse_args(argv)))
 
 

@@ -115,6 +115,8 @@ class SimHost:
         carrier: str = "pty",
         reboot_seconds: float = 0.5,
         on_enumerate: Callable[[Ports], None] | None = None,
+        link_dir: str | None = None,
+        link_name: str = "modem",
     ) -> None:
         if carrier not in ("pty", "memory"):
             raise ValueError("carrier is 'pty' or 'memory'")
@@ -124,8 +126,14 @@ class SimHost:
         self.on_enumerate = on_enumerate or (lambda ports: None)
         self.ports = Ports()
         self.enumerations = 0
+        # like the udev rule's /dev/callbox/ names: stable symlinks re-pointed on each
+        # enumeration, removed while the modem is off the bus
+        self.link_dir = link_dir
+        self.link_name = link_name
         self._ends: list[PtyEnd | MemoryLink] = []
-        self._next: list[PtyEnd] = []
+        self._next: list[PtyEnd] = []  # ptys taken for the next enumeration
+        self._reboot = None
+        self.closed = False
         sim.reset_requested = self.reenumerate
 
     def start(self) -> Ports:
@@ -145,6 +153,8 @@ class SimHost:
             sim.audio.out = audio.write
             self._ends = [at, audio]
             self.ports = Ports(at_path=at.path, audio_path=audio.path)
+            self._symlink("at", at.path)
+            self._symlink("audio", audio.path)
         else:
             at_host, at_modem = MemoryLink.pair()
             audio_host, audio_modem = MemoryLink.pair()
@@ -158,8 +168,24 @@ class SimHost:
         log.info("simulated %s enumerated: %s", sim.model, self.ports)
         self.on_enumerate(self.ports)
 
+    def stable_path(self, role: str) -> str:
+        assert self.link_dir is not None
+        return os.path.join(self.link_dir, f"{self.link_name}-{role}")
+
+    def _symlink(self, role: str, target: str) -> None:
+        if self.link_dir is None:
+            return
+        path = self.stable_path(role)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        os.symlink(target, path)
+
     def unplug(self) -> None:
         """Drop off the bus: the host's open ports fail."""
+        if self.link_dir is not None:
+            for role in ("at", "audio"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.stable_path(role))
         self.sim.audio.stop()
         self.sim.at_out = lambda data: None
         self.sim.audio.out = lambda data: None
@@ -173,11 +199,24 @@ class SimHost:
 
         New ptys are taken before the old ones are freed, so the names really change
         (the kernel would otherwise hand back the same numbers)."""
+        if self.closed:
+            return
         fresh = self._make_pty_ends() if self.carrier == "pty" else None
+        self._next = fresh or []
         self.unplug()
-        self.sim.clock.call_later(self.reboot_seconds, self._attach, fresh)
+        self._reboot = self.sim.clock.call_later(self.reboot_seconds, self._replug, fresh)
+
+    def _replug(self, fresh: list[PtyEnd] | None) -> None:
+        self._next = []
+        self._reboot = None
+        if not self.closed:
+            self._attach(fresh)
 
     def close(self) -> None:
+        self.closed = True
+        if self._reboot is not None:
+            self._reboot.cancel()
         self.unplug()
         for end in self._next:
             end.close()
+        self._next = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import deque
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -35,6 +36,8 @@ CME_SIM_BUSY = 14
 CME_WRONG_PASSWORD = 16
 CME_OPERATION_NOT_ALLOWED = 3
 CME_UNKNOWN = 100
+
+COMMAND_LOG = 2000  # a simulator running for days in the demo keeps only this many
 
 _EXTENDED = re.compile(r"^([+^&$][A-Z0-9]+)(=\?|\?|=(.*))?$", re.IGNORECASE)
 
@@ -76,7 +79,7 @@ class GsmModemSim(CallsMixin, SmsMixin):
         self.slow_every = 0  # every Nth command answers after slow_seconds
         self.slow_seconds = 1.0
         self.urc_mid_response = 0  # next N responses with lines carry a URC between them
-        self.commands: list[str] = []
+        self.commands: deque[str] = deque(maxlen=COMMAND_LOG)  # the last commands, for tests
         self.boots = 0
         self._handlers: dict[str, Callable[[str, str], Reply]] = {}
         self._register_handlers()

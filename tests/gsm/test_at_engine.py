@@ -73,10 +73,10 @@ async def test_one_command_in_flight_at_a_time():
     first = asyncio.ensure_future(engine.command("AT+CGMI", bare=True))
     second = asyncio.ensure_future(engine.command("AT+CGMM", bare=True))
     await settle()
-    assert sim.commands == ["AT+CGMI"]
+    assert list(sim.commands) == ["AT+CGMI"]
     clock.advance(1.0)
     await settle()
-    assert sim.commands == ["AT+CGMI", "AT+CGMM"]
+    assert list(sim.commands) == ["AT+CGMI", "AT+CGMM"]
     clock.advance(1.0)
     assert (await first).lines[-1] == "Quectel" and (await second).lines[-1] == "EC25"
 
@@ -130,3 +130,50 @@ async def test_errors_raise_with_codes_and_port_loss_is_reported():
     assert engine.lost and "port lost" in reasons
     with pytest.raises(PortLost):
         await engine.command("AT")
+
+
+async def test_a_raw_stream_can_be_diverted_and_handed_back():
+    clock, sim, host, engine, reasons = await rig()
+    stream = bytearray()
+    end = b"\x10\x03"  # V.253 DLE ETX
+
+    def receive(data: bytes) -> bytes | None:
+        stream.extend(data)
+        if end in stream:
+            cut = stream.index(end) + len(end)
+            rest = bytes(stream[cut:])
+            del stream[cut:]
+            return rest
+        return None
+
+    engine.divert(receive)
+    sim.at_out(b"\x00\x7f\r\nOK\r\n\x80")  # audio that looks like a line: not parsed
+    await settle()
+    assert engine.noise_lines == 0
+    seen = []
+    engine.on_urc("RING", seen.append)
+    sim.at_out(b"\x10\x03\r\nRING\r\n")
+    await settle()
+    assert bytes(stream) == b"\x00\x7f\r\nOK\r\n\x80\x10\x03"
+    assert len(seen) == 1  # the parser has the line back
+
+
+async def test_the_same_simulator_object_on_memory_then_on_a_pty():
+    from appliance.clock import LoopClock
+    from drivers.at.transport import SerialPort
+
+    clock = LoopClock()
+    sim = QuectelEC25(clock, sim_busy_seconds=0)
+    memory = SimHost(sim, carrier="memory")
+    engine = AtEngine(memory.start().at_link, clock, "memory")
+    await engine.command("ATE0")
+    await engine.command("AT+CLIP=1")
+    memory.unplug()
+    pty = SimHost(sim, carrier="pty")
+    port = SerialPort(pty.start().at_path)
+    port.open()
+    engine = AtEngine(port, clock, "pty")
+    assert (await engine.command("AT+CLIP?", expect="+CLIP")).value("+CLIP") == "1,1"
+    assert sim.commands[-1] == "AT+CLIP?"  # one modem state, two carriers
+    engine.close()
+    pty.close()

@@ -13,7 +13,7 @@ from .conftest import Recorder, close_rig, make_rig, wait_for
 NOISE = os.urandom(512) + b"\r\n\x00\x00+++\r\nATH\r\n\xff" * 8 + b"\r\nOK\r\n"
 
 
-async def test_garbage_on_the_port_is_skipped_and_calls_go_on():
+async def test_garbage_on_the_port_is_skipped_and_calls_go_on(caplog):
     rig = await make_rig("ec25")
     try:
         await rig.up()
@@ -24,6 +24,7 @@ async def test_garbage_on_the_port_is_skipped_and_calls_go_on():
         await leg.send_dtmf("1")
         assert rig.sim.dtmf_sent == ["1"]
         assert rig.channel.engine.noise_lines > 0
+        assert "skipped" in caplog.text  # logged, not silently eaten
         assert not leg.ended and rig.channel.state == "up"
         await leg.hangup()
         rig.sim.at_out(bytes(range(256)) * 4)  # binary noise with the line idle
@@ -105,3 +106,35 @@ async def test_unplugged_modem_ends_its_call_and_returns_on_another_port():
         assert rig.channel.settings["at"] != old_at
     finally:
         await close_rig(rig)
+
+
+async def test_stable_names_bring_the_line_back_without_a_locator(tmp_path):
+    """Production with the udev rule: /dev/callbox/... names survive renumbering, so even
+    without hotplug the supervisor finds the modem again on the same name."""
+    from drivers.gsm.channel import GsmChannel
+    from drivers.sim.host import SimHost
+    from drivers.sim.models import HuaweiE1550
+
+    from .conftest import FakeHost
+
+    host = FakeHost()
+    sim = HuaweiE1550(host.clock, sim_busy_seconds=0)
+    simhost = SimHost(sim, reboot_seconds=0.3, link_dir=str(tmp_path), link_name="e1550")
+    simhost.start()
+    settings = {"at": simhost.stable_path("at"), "audio": simhost.stable_path("audio")}
+    channel = GsmChannel("gsm1", settings, host)
+    channel.poll_seconds, channel.heartbeat_timeout = 0.3, 1.0
+    channel.supervisor.retry_seconds = 0.3
+    await channel.start()
+    try:
+        await wait_for(lambda: channel.state == "up", 8, "up")
+        old = simhost.ports.at_path
+        sim.hang()
+        await wait_for(lambda: simhost.enumerations == 2, 15, "re-enumerated")
+        await wait_for(lambda: channel.state == "up", 15, "up again")
+        assert simhost.ports.at_path != old
+        assert channel.settings == settings  # same names, new ptys behind them
+        assert channel.supervisor.hard_resets == 1
+    finally:
+        await channel.stop()
+        simhost.close()

@@ -34,6 +34,18 @@ def test_modems_are_recognised_by_usb_id_and_interface_not_tty_order():
     ]
 
 
+def test_suggested_settings_use_the_udev_rule_names():
+    tag = "platform-xhci-hcd_0-usb-0_1_2_0"
+    found = group_modems([TtyPort(f"/dev/ttyUSB{i}", 0x1E0E, 0x9001, i, "/sys/u/1-2", tag)
+                          for i in range(6)])
+    assert found[0].suggested_settings() == {
+        "at": f"/dev/callbox/sim7600-{tag}-at", "audio": f"/dev/callbox/sim7600-{tag}-audio",
+        "model": "sim7600"}
+    assert 'SYMLINK+="callbox/sim7600-$env{ID_PATH_TAG}-at"' in udev_rules()
+    bare = group_modems(ports(0x12D1, 0x1506, "/sys/usb1/1-1", [0, 1, 2]))[0]
+    assert bare.suggested_settings() == {"at": "/dev/ttyUSB2", "model": "e3372"}
+
+
 def test_model_without_voice_has_no_audio_port():
     found = group_modems(ports(0x12D1, 0x1506, "/sys/usb1/1-1", [0, 1, 2]))
     assert found[0].model.key == "e3372" and found[0].audio is None
@@ -109,3 +121,43 @@ async def test_supervisor_with_hotplug_follows_a_renumbered_modem():
         await wait_for(lambda: "answered" in rec.kinds(), what="call after renumbering")
     finally:
         await close_rig(rig)
+
+
+class FakeAttributes(dict):
+    def asstring(self, key):
+        return self[key]
+
+
+class FakeDevice:
+    """The few pyudev.Device features port_from_udev reads."""
+
+    def __init__(self, node, parents, properties=None):
+        self.device_node = node
+        self._parents = parents
+        self.properties = properties or {}
+
+    def find_parent(self, subsystem, device_type=None):
+        return self._parents.get((subsystem, device_type))
+
+
+class FakeParent:
+    def __init__(self, sys_path, **attributes):
+        self.sys_path = sys_path
+        self.attributes = FakeAttributes(attributes)
+
+
+def test_port_from_udev_reads_usb_ids_and_interface_number():
+    from drivers.hotplug import port_from_udev
+
+    usb = FakeParent("/sys/devices/usb1/1-1", idVendor="2c7c", idProduct="0125")
+    iface = FakeParent("/sys/devices/usb1/1-1/1-1:1.2", bInterfaceNumber="02")
+    device = FakeDevice("/dev/ttyUSB7", {("usb", "usb_device"): usb,
+                                         ("usb", "usb_interface"): iface},
+                        {"ID_PATH_TAG": "platform-xhci-hcd_0-usb-0_1_1_0"})
+    assert port_from_udev(device) == TtyPort("/dev/ttyUSB7", 0x2C7C, 0x0125, 2,
+                                             "/sys/devices/usb1/1-1",
+                                             "platform-xhci-hcd_0-usb-0_1_1_0")
+    assert port_from_udev(FakeDevice("/dev/ttyS0", {})) is None  # not on USB
+    broken = FakeDevice("/dev/ttyUSB8", {("usb", "usb_device"): FakeParent("/x"),
+                                         ("usb", "usb_interface"): iface})
+    assert port_from_udev(broken) is None  # attributes missing: skipped, no crash

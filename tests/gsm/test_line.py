@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from drivers.gsm import pdu, words
+from drivers.gsm.ussd import UssdError
 
 from .conftest import close_rig, make_rig, wait_for
 
@@ -69,7 +68,10 @@ async def test_sim_problems_are_shown_in_words(sim_kwargs, settings, problem):
     try:
         await wait_for(lambda: rig.channel.problem == problem, what=problem)
         assert rig.channel.status()["state"] == "down"
-        await asyncio.sleep(0.8)  # two more supervisor retries
+        assert rig.channel.status()["sim"] == problem
+        failures = rig.channel.supervisor.failures
+        await wait_for(lambda: rig.channel.supervisor.failures >= failures + 2,
+                       what="two more tries")
         # a wrong PIN is tried once only: three would block the card
         assert sum(c.startswith("AT+CPIN=") for c in rig.sim.commands) <= 1
     finally:
@@ -127,13 +129,26 @@ async def test_sms_waiting_on_the_sim_at_start_is_collected(store):
         await close_rig(rig)
 
 
+async def test_messages_routed_straight_to_us_are_stored_too(store):
+    rig = await make_rig("ec25", store=store)
+    try:
+        await rig.up()
+        rig.sim.cnmi[1] = 2  # as class 0 ("flash") messages arrive: +CMT with the PDU
+        rig.sim.deliver_sms("+79161234567", "Внимание: " + "срочно " * 20)  # two parts
+        await wait_for(lambda: store.query("SELECT text FROM sms"), what="stored")
+        assert store.query("SELECT text FROM sms")[0]["text"].startswith("Внимание: срочно")
+        assert not rig.sim.storage and not [c for c in rig.sim.commands if "CMGD" in c]
+    finally:
+        await close_rig(rig)
+
+
 async def test_without_a_store_sms_stays_on_the_sim():
     rig = await make_rig("ec25")
     try:
         await rig.up()
         rig.sim.deliver_sms("+79161234567", "keep me")
         await wait_for(lambda: rig.channel.sms.received == 1, what="read")
-        await asyncio.sleep(0.1)
+        await rig.channel.engine.command("AT")  # queued behind any AT+CMGD that would follow
         assert len(rig.sim.storage) == 1
     finally:
         await close_rig(rig)
@@ -179,5 +194,8 @@ async def test_ussd_balance(model):
         answer = await rig.channel.ussd_request("*100#")
         assert answer == rig.sim.ussd_replies["*100#"]
         assert rig.sim.ussd_requests == ["*100#"]
+        rig.sim.ussd_replies.clear()  # a code the network does not know: +CUSD: 4
+        with pytest.raises(UssdError):
+            await rig.channel.ussd_request("*999#")
     finally:
         await close_rig(rig)

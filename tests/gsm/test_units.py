@@ -86,6 +86,7 @@ def test_registration_words():
 def test_clip_and_clcc():
     assert facts.parse_clip('"+79161234567",145,,,,0') == facts.Clip("+79161234567", "allowed")
     assert facts.parse_clip('"79161234567",145') == facts.Clip("+79161234567", "allowed")
+    assert facts.parse_clip('"89161234567",129,"",,"Ivan Petrov",0').name == "Ivan Petrov"
     assert facts.parse_clip('"",128,,,,1').presentation == "restricted"
     assert facts.parse_clip('"",128,,,,2').presentation == "unavailable"
     entry = facts.parse_clcc('1,0,3,0,0,"+74951234567",145')
@@ -100,6 +101,19 @@ def test_profiles_are_picked_by_what_the_modem_says():
     assert isinstance(pick_profile("SIMCOM INCORPORATED", "SIMCOM_SIM7600E-H"), SimcomProfile)
     assert type(pick_profile("Telit", "LE910")) is Profile
     assert isinstance(pick_profile("Telit", "LE910", "quectel"), QuectelProfile)
+
+
+async def test_hotplug_watches_udev_here_without_failing():
+    from appliance.clock import LoopClock
+    from drivers.hotplug import Hotplug
+
+    seen = []
+    hotplug = Hotplug(LoopClock(), scan=lambda: [])
+    hotplug.on_change(seen.append)
+    hotplug.start()
+    hotplug.changed()
+    hotplug.stop()
+    assert seen == [[]]
 
 
 def test_dtmf_detector_finds_keys_and_ignores_tones_and_silence():
@@ -147,3 +161,19 @@ async def test_simulator_pace_and_ring_cadence_on_a_virtual_clock():
     await asyncio.sleep(0)
     assert len(frames) == 50 * FRAME_BYTES  # one second of 20 ms frames, no more
     host.close()
+
+
+def test_audio_pump_keeps_samples_aligned_when_it_starts_mid_stream():
+    from drivers.at.transport import MemoryLink
+    from drivers.gsm.audio import AudioPump
+
+    link, _ = MemoryLink.pair()
+    frames = []
+    pump = AudioPump(link, frames.append)
+    pcm = tone_frames((1000.0,), 3)
+    pump._data(pcm[:101])  # an odd-sized read before the call's audio started
+    pump.start()
+    pump._data(pcm[101:])
+    pump._data(pcm[:FRAME_BYTES])
+    assert frames and all(len(f) == FRAME_BYTES for f in frames)
+    assert frames[0] == pcm[102 : 102 + FRAME_BYTES]  # the half sample at 101 was skipped
