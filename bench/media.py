@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import random
+import socket
 import struct
 import subprocess
 import sys
@@ -42,37 +44,104 @@ SLOTS = 4  # phases of the 20 ms period the calls are spread over
 
 
 # -- relay --------------------------------------------------------------------------------
-class RelaySide(asyncio.DatagramProtocol):
-    def __init__(self, relay: Relay, call: RelayCall, name: str) -> None:
-        self.relay, self.call, self.name = relay, call, name
-        self.transport: asyncio.DatagramTransport | None = None
+class RelaySide:
+    """One side of a relayed call: its jitter buffer and its outgoing RTP header."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
         self.peer: tuple[str, int] | None = None
-        self.jb = JitterBuffer()
+        self.jb = JitterBuffer(decode=ulaw_to_linear)
         self.seq = random.randrange(65536)
         self.ts = random.randrange(2**32)
         self.ssrc = random.randrange(2**32)
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-
-    def datagram_received(self, data: bytes, addr) -> None:
+    def packet(self, data: bytes, addr: tuple[str, int]) -> None:
         self.peer = addr  # symmetric RTP: answer where it comes from
         if len(data) < 12 or data[0] >> 6 != 2:
             self.relay.malformed += 1
             return
         _, _, seq, ts, _ = RTP.unpack_from(data)
-        self.jb.put(seq, ts, ulaw_to_linear(data[12:]), self.relay.loop.time())
+        self.jb.put(seq, ts, data[12:], self.relay.loop.time())
         self.relay.packets_in += 1
 
     def send(self, frame: bytes) -> None:
         """Send a frame towards this side's peer."""
-        if self.peer is None or self.transport is None:
+        if self.peer is None:
             return
         self.seq = (self.seq + 1) & 0xFFFF
         self.ts = (self.ts + 160) & 0xFFFFFFFF
         header = RTP.pack(0x80, PT_PCMU, self.seq, self.ts, self.ssrc)
-        self.transport.sendto(header + linear_to_ulaw(frame), self.peer)
+        self._sendto(header + linear_to_ulaw(frame), self.peer)
         self.relay.packets_out += 1
+
+    def _sendto(self, data: bytes, addr: tuple[str, int]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class ProtocolSide(RelaySide, asyncio.DatagramProtocol):
+    """On asyncio's datagram transport: one callback per packet."""
+
+    transport: asyncio.DatagramTransport
+
+    @classmethod
+    async def open(cls, relay: Relay) -> ProtocolSide:
+        _, side = await relay.loop.create_datagram_endpoint(
+            lambda: cls(relay), local_addr=("127.0.0.1", 0))
+        return side
+
+    @property
+    def port(self) -> int:
+        return self.transport.get_extra_info("sockname")[1]
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        self.packet(data, addr)
+
+    def _sendto(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.transport.sendto(data, addr)
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+class SocketSide(RelaySide):
+    """On a bare non-blocking socket: the loop says "readable", we drain every queued
+    packet in one go and send with ``sendto`` directly (no transport buffering)."""
+
+    def __init__(self, relay: Relay) -> None:
+        super().__init__(relay)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+        relay.loop.add_reader(self.sock.fileno(), self._drain)
+
+    @classmethod
+    async def open(cls, relay: Relay) -> SocketSide:
+        return cls(relay)
+
+    def _drain(self) -> None:
+        recvfrom = self.sock.recvfrom
+        try:
+            while True:
+                self.packet(*recvfrom(2048))
+        except BlockingIOError:
+            pass
+
+    def _sendto(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            self.sock.sendto(data, addr)
+        except BlockingIOError:
+            self.relay.send_errors += 1
+
+    def close(self) -> None:
+        self.relay.loop.remove_reader(self.sock.fileno())
+        self.sock.close()
 
 
 class RelayCall:
@@ -82,7 +151,9 @@ class RelayCall:
 
 
 class Relay:
-    def __init__(self) -> None:
+    def __init__(self, side: type[ProtocolSide] | type[SocketSide]) -> None:
+        self.side = side
+        self.send_errors = 0
         self.loop = asyncio.get_running_loop()
         self.calls: list[RelayCall] = []
         self.packets_in = self.packets_out = self.malformed = 0
@@ -96,13 +167,10 @@ class Relay:
         ports = []
         for _ in range(n):
             call = RelayCall()
-            _, call.a = await self.loop.create_datagram_endpoint(
-                lambda c=call: RelaySide(self, c, "a"), local_addr=("127.0.0.1", 0))
-            _, call.b = await self.loop.create_datagram_endpoint(
-                lambda c=call: RelaySide(self, c, "b"), local_addr=("127.0.0.1", 0))
+            call.a = await self.side.open(self)
+            call.b = await self.side.open(self)
             self.calls.append(call)
-            ports.append((call.a.transport.get_extra_info("sockname")[1],
-                          call.b.transport.get_extra_info("sockname")[1]))
+            ports.append((call.a.port, call.b.port))
         if self._task is None:
             self._task = asyncio.create_task(self._ticks())
         return ports
@@ -134,13 +202,13 @@ class Relay:
 
     def remove_all(self) -> None:
         for call in self.calls:
-            call.a.transport.close()
-            call.b.transport.close()
+            call.a.close()
+            call.b.close()
         self.calls.clear()
 
 
-async def relay_main() -> None:
-    relay = Relay()
+async def relay_main(kind: str) -> None:
+    relay = Relay(SocketSide if kind == "socket" else ProtocolSide)
     reader = asyncio.StreamReader()
     await relay.loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     cpu0 = time.process_time()
@@ -182,63 +250,81 @@ async def relay_main() -> None:
 
 
 # -- generator ----------------------------------------------------------------------------
-class Endpoint(asyncio.DatagramProtocol):
-    """One phone's RTP: sends to the relay, counts what comes back."""
+class Stream:
+    """One phone's outgoing RTP towards one relay port."""
 
-    def __init__(self, gen: Generator) -> None:
-        self.gen = gen
-        self.transport: asyncio.DatagramTransport | None = None
+    __slots__ = ("addr", "seq", "ssrc")
+
+    def __init__(self, port: int) -> None:
+        self.addr = ("127.0.0.1", port)
         self.seq = 0
         self.ssrc = random.randrange(2**32)
-        self.received = 0
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
 
-    def datagram_received(self, data: bytes, addr) -> None:
-        self.received += 1
-        self.gen.received += 1
-
-    def send(self, payload: bytes) -> None:
-        header = RTP.pack(0x80, PT_PCMU, self.seq & 0xFFFF, (160 * self.seq) & 0xFFFFFFFF,
-                          self.ssrc)
-        self.seq += 1
-        self.transport.sendto(header + payload)
+def _big_buffers(sock: socket.socket, size: int = 8 << 20) -> None:
+    """Room for a whole tick's burst; the FORCE variants need root, else the
+    sysctl-capped size is what we get."""
+    for force, plain in ((33, socket.SO_RCVBUF), (32, socket.SO_SNDBUF)):  # *BUFFORCE
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, force, size)
+        except OSError:
+            sock.setsockopt(socket.SOL_SOCKET, plain, size)
 
 
 class Generator:
+    """All the phones of all calls on one socket, drained in a loop on each wake-up:
+    the load generator must cost less than the relay it measures."""
+
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.endpoints: list[Endpoint] = []
+        self.streams: list[Stream] = []
         self.received = 0
         self.sent = 0
+        self.send_errors = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setblocking(False)
+        _big_buffers(self.sock)
+        self.loop.add_reader(self.sock.fileno(), self._drain)
         # A voice-like payload: mu-law of a 500 Hz tone (whole periods in 20 ms).
-        import math
         tone = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 500 * i / 8000)))
                         for i in range(160))
         self.payload = linear_to_ulaw(tone)
 
+    def _drain(self) -> None:
+        recv = self.sock.recv
+        try:
+            while True:
+                recv(2048)
+                self.received += 1
+        except BlockingIOError:
+            pass
+
     async def connect(self, ports: list[tuple[int, int]]) -> None:
         for a, b in ports:
-            for port in (a, b):
-                _, ep = await self.loop.create_datagram_endpoint(
-                    lambda: Endpoint(self), remote_addr=("127.0.0.1", port))
-                self.endpoints.append(ep)
+            self.streams += [Stream(a), Stream(b)]
 
     async def run(self, seconds: float) -> None:
         start = self.loop.time()
         n = 0
+        pack, sendto, payload = RTP.pack, self.sock.sendto, self.payload
         while self.loop.time() - start < seconds:
             n += 1
             await asyncio.sleep(max(0.0, start + n * 0.02 - self.loop.time()))
-            for ep in self.endpoints:
-                ep.send(self.payload)
-            self.sent += len(self.endpoints)
+            for st in self.streams:
+                st.seq += 1
+                packet = pack(0x80, PT_PCMU, st.seq & 0xFFFF, (160 * st.seq) & 0xFFFFFFFF,
+                              st.ssrc) + payload
+                try:
+                    sendto(packet, st.addr)
+                except BlockingIOError:
+                    self.send_errors += 1
+            self.sent += len(self.streams)
 
     def close(self) -> None:
-        for ep in self.endpoints:
-            ep.transport.close()
-        self.endpoints.clear()
+        self.loop.remove_reader(self.sock.fileno())
+        self.sock.close()
+        self.streams.clear()
 
 
 def media_path_cost(packets: int = 50_000) -> float:
@@ -263,99 +349,112 @@ async def ask(proc: asyncio.subprocess.Process, **cmd) -> dict:
     return json.loads(await proc.stdout.readline())
 
 
-async def generator_main() -> dict:
+async def measure_step(proc: asyncio.subprocess.Process, calls: int) -> dict:
+    gen = Generator()
+    try:
+        await gen.connect((await ask(proc, op="add", n=calls))["ports"])
+        await gen.run(WARM_S)
+        await ask(proc, op="mark")
+        sent0, recv0 = gen.sent, gen.received
+        await gen.run(MEASURE_S)
+        stats = await ask(proc, op="stats")
+        await asyncio.sleep(0.1)  # let the last relayed packets land before counting
+        sent, recv = gen.sent - sent0, gen.received - recv0
+    finally:
+        gen.close()
+        await ask(proc, op="clear")
+    handled = stats["packets_in"] + stats["packets_out"]
+    core = stats["cpu_s"] / stats["wall_s"]
+    step = {
+        "calls": calls,
+        "relay_p99_lateness_ms": round(stats["p99_lateness_ms"], 2),
+        "relay_max_lateness_ms": round(stats["max_lateness_ms"], 2),
+        "relay_p99_tick_cpu_ms": round(stats["p99_work_cpu_ms"], 2),
+        "relay_ticks": stats["ticks"],
+        # A relayed packet is one received and one sent (DESIGN.md counts it so).
+        "cpu_us_per_relayed_packet": round(2e6 * stats["cpu_s"] / max(1, handled), 2),
+        "relay_core_percent": round(100 * core, 1),
+        "core_percent_per_call": round(100 * core / calls, 4),
+        "sent": sent, "relay_received": stats["packets_in"], "relayed_back": recv,
+        "jitter_lost": stats["lost"], "jitter_late": stats["late"],
+    }
+    step["ok"] = (recv >= 0.99 * sent and core < 0.95
+                  and stats["p99_lateness_ms"] <= MAX_LATENESS_MS)
+    # Valid only when both sides kept pace: the generator sent its 100 packets/s a call
+    # and the relay took them all in and ran every tick.  Then the relay's own CPU per
+    # tick says what it sustains with a core to itself, whatever else the OS runs.
+    step["both_kept_pace"] = kept = (
+        sent >= 0.97 * 100 * calls * MEASURE_S and stats["packets_in"] >= 0.97 * sent
+        and stats["ticks"] >= 0.97 * MEASURE_S * 50 * SLOTS)
+    step["ok_own_work"] = kept and core < 0.95 and stats["p99_work_cpu_ms"] <= MAX_LATENESS_MS
+    return step
+
+
+async def sweep(kind: str, deadline: float) -> dict:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--relay", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    t0 = time.monotonic()
-    load_before = os.getloadavg()[0]
-    path_us = media_path_cost()
-    steps = []
-    best = calls_before_fail = best_own = 0
+        sys.executable, __file__, "--relay", kind, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE)
+    steps: list[dict] = []
+    best = best_own = 0
     try:
         for calls in STEPS:
-            if time.monotonic() - t0 + WARM_S + MEASURE_S + 2 > BUDGET_S:
+            if time.monotonic() + WARM_S + MEASURE_S + 2 > deadline:
                 break
-            gen = Generator()
-            ports = (await ask(proc, op="add", n=calls))["ports"]
-            await gen.connect(ports)
-            await gen.run(WARM_S)
-            await ask(proc, op="mark")
-            sent0, recv0 = gen.sent, gen.received
-            await gen.run(MEASURE_S)
-            stats = await ask(proc, op="stats")
-            await asyncio.sleep(0.1)  # let the last relayed packets land before counting
-            sent, recv = gen.sent - sent0, gen.received - recv0
-            packets = stats["packets_in"] + stats["packets_out"]
-            step = {
-                "calls": calls,
-                "relay_p99_lateness_ms": round(stats["p99_lateness_ms"], 2),
-                "relay_max_lateness_ms": round(stats["max_lateness_ms"], 2),
-                "relay_p99_tick_work_ms": round(stats["p99_work_ms"], 2),
-                "relay_p99_tick_cpu_ms": round(stats["p99_work_cpu_ms"], 2),
-                "relay_received": stats["packets_in"],
-                "relay_cpu_us_per_packet": round(1e6 * stats["cpu_s"] / max(1, packets), 2),
-                "relay_core_percent": round(100 * stats["cpu_s"] / stats["wall_s"], 1),
-                "core_percent_per_call": round(100 * stats["cpu_s"] / stats["wall_s"] / calls, 4),
-                "sent": sent, "relayed_back": recv,
-                "jitter_lost": stats["lost"], "jitter_late": stats["late"],
-            }
-            under_a_core = stats["cpu_s"] / stats["wall_s"] < 0.95
-            delivered = recv >= 0.99 * sent and under_a_core
-            step["ok"] = ok = delivered and stats["p99_lateness_ms"] <= MAX_LATENESS_MS
-            # The relay's own CPU for each tick, which the OS cannot stretch by
-            # scheduling someone else; judged only when the generator kept its rate.
-            # Valid only when both sides kept pace: the generator sent its 100 packets/s a
-            # call and the relay took them all in and ran every tick.
-            expected = 100 * calls * MEASURE_S
-            step["relay_ticks"] = stats["ticks"]
-            step["generator_kept_rate"] = kept = (
-                sent >= 0.97 * expected and stats["packets_in"] >= 0.97 * sent
-                and stats["ticks"] >= 0.97 * MEASURE_S * 50 * SLOTS)
-            step["ok_own_work"] = own = (kept and under_a_core
-                                         and stats["p99_work_cpu_ms"] <= MAX_LATENESS_MS)
+            step = await measure_step(proc, calls)
             steps.append(step)
-            gen.close()
-            await ask(proc, op="clear")
-            if ok and best == calls_before_fail:
-                best = calls_before_fail = calls
-            if own:
-                best_own = calls
-            else:
+            if step["ok"] and best == (steps[-2]["calls"] if len(steps) > 1 else 0):
+                best = calls
+            if not step["ok_own_work"]:
                 break
+            best_own = calls
     finally:
         proc.stdin.write(b'{"op": "quit"}\n')
         await proc.stdin.drain()
         await proc.wait()
-    ok_steps = [s for s in steps if s["ok_own_work"]]
-    per_call = min((s["core_percent_per_call"] for s in ok_steps), default=None)
+    valid = [s for s in steps if s["ok_own_work"]]
+    per_call = min((s["core_percent_per_call"] for s in valid), default=None)
     return {
-        "bench": "media_relay",
         "calls_sustained": best,
-        "criterion": f"relay p99 frame lateness <= {MAX_LATENESS_MS} ms, >= 99% relayed, "
-                     "relay below 95% of one core",
         "calls_sustained_own_work": best_own,
-        "own_work_note": "p99 of the relay's CPU time per 20 ms tick <= 5 ms and relay below "
-                         "95% of a core: what it sustains with a core to itself; wall-clock "
-                         "lateness on a shared machine includes other processes' turns "
-                         "(see load_average)",
-        "cpu_us_per_packet": min((s["relay_cpu_us_per_packet"] for s in ok_steps), default=None),
+        "cpu_us_per_relayed_packet": min(
+            (s["cpu_us_per_relayed_packet"] for s in valid), default=None),
         "core_percent_per_call": per_call,
         "calls_per_core_by_cpu": int(100 / per_call) if per_call else None,
-        "first_step_cpu_us_per_packet": steps[0]["relay_cpu_us_per_packet"] if steps else None,
-        "media_path_cpu_us_per_packet": round(path_us, 2),
-        "media_path_note": "one packet in and one out through parse, G.711, jitter buffer; "
-                           "no sockets (the rest of cpu_us_per_packet is the event loop and "
-                           "the UDP syscalls)",
+        "steps": steps,
+    }
+
+
+async def generator_main() -> dict:
+    t0 = time.monotonic()
+    load_before = os.getloadavg()[0]
+    path_us = media_path_cost()
+    half = t0 + BUDGET_S / 2
+    relays = {
+        "asyncio_datagram_protocol": await sweep("asyncio", half),
+        "socket_drain_loop": await sweep("socket", t0 + BUDGET_S),
+    }
+    return {
+        "bench": "media_relay",
+        "criterion": f"calls_sustained: relay p99 frame lateness <= {MAX_LATENESS_MS} ms, "
+                     ">= 99% relayed, relay below 95% of one core",
+        "own_work_note": "calls_sustained_own_work: both sides kept pace, and the relay's "
+                         "CPU per 5 ms tick has p99 <= 5 ms and it stays below 95% of a "
+                         "core: what it sustains with a core to itself; wall-clock lateness "
+                         "on a shared machine includes other processes' turns "
+                         "(see load_average)",
+        "relays": relays,
+        "media_path_cpu_us_per_relayed_packet": round(path_us, 2),
+        "media_path_note": "one packet in and one out through RTP parse, G.711, jitter "
+                           "buffer; no sockets: the rest is the event loop and syscalls",
         "cpus": os.cpu_count(),
         "load_average_before": load_before,
         "load_average_after": os.getloadavg()[0],
-        "steps": steps,
         "seconds": round(time.monotonic() - t0, 1),
     }
 
 
 if __name__ == "__main__":
     if "--relay" in sys.argv:
-        asyncio.run(relay_main())
+        asyncio.run(relay_main(sys.argv[-1]))
     else:
         print(json.dumps(asyncio.run(generator_main()), indent=2))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from drivers.base import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE, SILENCE
@@ -64,7 +65,11 @@ class JitterBuffer:
         percentile: float = 0.97,
         window: int = 150,
         rate: int = SAMPLE_RATE,
+        decode: Callable[[bytes], bytes] | None = None,
     ) -> None:
+        """``decode``: payload -> s16le PCM (``g711.decoder("PCMU")``); without it,
+        ``put`` takes PCM already decoded."""
+        self.decode = decode
         self.min_delay = min_delay_ms * rate // 1000
         self.max_delay = max_delay_ms * rate // 1000
         self.target = max(self.min_delay, min(self.max_delay, initial_delay_ms * rate // 1000))
@@ -88,9 +93,12 @@ class JitterBuffer:
     def put(
         self, seq: int, timestamp: int, pcm: bytes, arrival: float, marker: bool = False
     ) -> None:
-        """One packet's decoded audio (s16le).  ``seq`` is accepted for the caller's
-        convenience and logs; ordering and loss are judged on the timestamp."""
+        """One packet: its payload (decoded here if the buffer has a ``decode``) and
+        when it arrived.  ``seq`` and ``marker`` are accepted for the caller's
+        convenience; ordering and loss are judged on the timestamp."""
         del seq, marker  # timestamps carry all that playout needs
+        if self.decode is not None and pcm:
+            pcm = self.decode(pcm)
         if not pcm or len(pcm) % 2 or len(pcm) > 16 * FRAME_BYTES:
             self.stats.malformed += 1
             return

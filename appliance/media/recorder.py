@@ -59,7 +59,7 @@ class RecordingWriter:
                 continue
             try:
                 future.set_result(fn(*args))
-            except BaseException as exc:  # report to whoever awaits; keep serving
+            except Exception as exc:  # report to whoever awaits; keep serving
                 future.set_exception(exc)
 
     def stop(self) -> None:

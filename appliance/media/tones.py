@@ -37,13 +37,15 @@ EUROPE = {
     "congestion": ToneSpec((425,), (250, 250)),
     "call_waiting": ToneSpec((425,), (200, 200, 200, 4400)),
 }
-# E.180 Supplement 2, Russian Federation entry.
+# E.180 Supplement 2, Russian Federation entry (the same values as gateway vendors'
+# "Russia" tone tables).  Call waiting: a 440 Hz burst of 300 ms at -17 dBm0; how
+# often it repeats is not in our sources, 10 s is our choice.
 RUSSIA = {
     "dial": ToneSpec((425,)),
     "ringback": ToneSpec((425,), (800, 3200)),
     "busy": ToneSpec((425,), (400, 400)),
     "congestion": ToneSpec((425,), (200, 200)),
-    "call_waiting": ToneSpec((425,), (200, 5000)),
+    "call_waiting": ToneSpec((440,), (300, 9700), -17.0),
 }
 # ANSI T1.401 / Telcordia GR-506 precise tone plan.
 NORTH_AMERICA = {

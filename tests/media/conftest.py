@@ -55,7 +55,7 @@ def speech_corpus(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     parts = []
     for i, (voice, pitch, speed) in enumerate(VOICES):
         words = (RU_TEXT if voice.startswith("ru") else EN_TEXT).split()
-        text = " ".join(rng.choice(words) for _ in range(260))
+        text = " ".join(rng.choice(words) for _ in range(300))
         out = folder / f"speech{i}.wav"
         subprocess.run(
             [espeak, "-v", voice, "-p", str(pitch), "-s", str(speed), "-w", str(out), text],

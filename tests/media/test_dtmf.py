@@ -172,3 +172,13 @@ def test_second_harmonics_reject_voiced_sound_but_not_clean_tones(key):
     # Harmonics 25 dB down (a real generator's distortion) still pass.
     clean = synthesize((low, high, 2 * low, 2 * high), 100, (-9.0, -7.0, -34.0, -32.0))
     assert detect(clean + bytes(1600)) == key
+
+
+@pytest.mark.parametrize("codec", ["PCMU", "PCMA"])
+def test_digits_survive_g711_at_low_level(codec):
+    from appliance.media import g711
+
+    pcm = b"".join(iter(DtmfGenerator(KEYS, on_ms=50, off_ms=50, low_dbm0=-26.0,
+                                      high_dbm0=-24.0).read_frame, None))
+    coded = g711.decoder(codec)(g711.encoder(codec)(pcm))
+    assert detect(coded) == KEYS

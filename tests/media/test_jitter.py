@@ -238,3 +238,15 @@ def test_hostile_packets_never_break_playout(packets):
     for seq, ts, size, arrival in packets:
         jb.put(seq, ts, b"\x01" * size, arrival)
         assert len(jb.get()) == FRAME_BYTES
+
+
+def test_decoding_buffer_takes_g711_payloads():
+    from appliance.media import g711
+
+    jb = JitterBuffer(decode=g711.decoder("PCMA"))
+    pcm = array.array("h", [800, -800] * 80).tobytes()
+    payload = g711.encoder("PCMA")(pcm)
+    for k in range(5):
+        jb.put(k, 160 * k, payload, 0.02 * k)
+    out = [jb.get() for _ in range(5)]
+    assert g711.decoder("PCMA")(payload) in out

@@ -154,3 +154,15 @@ def test_player_runs_on_the_real_loop_clock():
     count, elapsed = asyncio.run(main())
     assert count == 25
     assert elapsed >= 24 * 0.02 - 0.001  # paced, not sent in a burst
+
+
+def test_announcement_interrupts_music_which_resumes_where_it_was(clock):
+    music = PcmSource(b"".join(bytes([n, 0]) * 160 for n in range(1, 9)), loop=True)
+    announcement = PcmSource(b"\x63\x00" * 160 * 2)  # "you are number 2 in the queue"
+    sent: list[bytes] = []
+    player = Player(clock, sent.append)
+    player.play(music)
+    clock.advance(0.06)  # music frames 1..4
+    player.play(announcement, on_done=lambda: player.play(music))
+    clock.advance(0.1)
+    assert [f[0] for f in sent[:10]] == [1, 2, 3, 4, 0x63, 0x63, 5, 6, 7, 8]
