@@ -90,7 +90,6 @@ class VoiceCall:
         self._pace: Timer | None = None
         self._pace_t0 = 0.0
         self._pace_n = 0
-        self._stream_ended: asyncio.Future | None = None
 
     # -- streams ---------------------------------------------------------------------
     async def start(self) -> None:
