@@ -35,9 +35,10 @@ class V253Caller:
 
 
 class V253DemoLine:
-    def __init__(self, clock: Clock, seed: int = 1) -> None:
-        self.sim = V253ModemSim(clock, USR5637, FarEnd(tone_hz=440, amplitude=2500,
-                                                       echo_delay_ms=6, echo_loss_db=10))
+    def __init__(self, clock: Clock, seed: int = 1, ring_on: float = 2.0,
+                 ring_off: float = 4.0) -> None:
+        far = FarEnd(tone_hz=440, amplitude=2500, echo_delay_ms=6, echo_loss_db=10)
+        self.sim = V253ModemSim(clock, USR5637, far, ring_on=ring_on, ring_off=ring_off)
         self.host = V253Host(self.sim, "pty")
         self.path = str(self.host.plug())
         self.rng = random.Random(seed)

@@ -46,3 +46,32 @@ def test_simulator_process_rings_the_driver_with_caller_id() -> None:
                 await asyncio.wait_for(proc.wait(), 5)
 
     asyncio.run(scenario())
+
+
+def test_demo_line_callers_ring_talk_and_leave() -> None:
+    from drivers.sim.v253_demo import V253DemoLine
+
+    async def scenario() -> None:
+        host = FakeHost()
+        demo = V253DemoLine(host.clock, ring_on=0.3, ring_off=0.5)
+        channel = FxoChannel("demo-analog", {"port": demo.path, "model": "usr5637",
+                                             "ring_timeout_seconds": 1.5,
+                                             "caller_id_wait_seconds": 1.0,
+                                             "silence_hangup_seconds": 1.0}, host)
+        await channel.start()
+        try:
+            await wait_for(lambda: channel.state == "ready", 8, "the demo line")
+            caller = demo.place_call("+74951230001")
+            await wait_for(lambda: host.legs, 5, "the demo call")
+            leg, rec = host.legs[0], host.recorders[0]
+            await leg.answer()
+            caller.press("3")
+            await wait_for(lambda: rec.digits == ["3"], 3, "the caller's key")
+            caller.hangup()
+            await wait_for(lambda: rec.hangup() is not None, 8, "the caller to leave")
+            assert leg.hangup_reason in ("loop_break", "busy", "silence")
+        finally:
+            await channel.stop()
+            demo.close()
+
+    asyncio.run(scenario())
