@@ -84,6 +84,7 @@ class VoiceCall:
         # what the modem holds to play, oldest first: each received frame is one tick of
         # the modem's clock, in which it played the oldest (or silence, told by <DLE>u)
         self._inflight: deque[bytes] = deque()
+        self._ours: deque[int] = deque([0], maxlen=8)  # our level over the echo tail
         self._silent_ticks = 0
         self._switching = False
         self._idle_ticks = 0
@@ -172,7 +173,8 @@ class VoiceCall:
                 played = self._tick()
             near = self.echo.process(frame, played) if self.echo is not None else frame
             self.leg._emit_frame(near)
-            reason = self.monitor.feed(near)
+            self._ours.append(audioop.rms(played, 2) if played is not SILENCE else 0)
+            reason = self.monitor.feed(near, max(self._ours))
             if reason is not None:
                 self.far_end_gone(reason)
                 return

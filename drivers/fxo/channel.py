@@ -31,7 +31,7 @@ from .codec import VoiceCodec
 from .dle import DleEvent
 from .echo_path import echo_available as _echo_available
 from .echo_path import make_echo_canceller
-from .hangup import FarEndMonitor
+from .hangup import SILENCE_RMS, SILENCE_RMS_8BIT, FarEndMonitor
 from .leg import FxoLeg
 from .locate import VoiceModemLocator
 from .ringing import RingSession
@@ -73,7 +73,7 @@ class FxoChannel(Channel):
 
     @property
     def silence_seconds(self) -> float:
-        return float(self.settings.get("silence_hangup_seconds", 10.0))
+        return float(self.settings.get("silence_hangup_seconds", 30.0))
 
     # -- lifecycle: the shared supervisor drives connect / wait_down / resets --------------
     async def start(self) -> None:
@@ -221,12 +221,17 @@ class FxoChannel(Channel):
 
     async def _begin_audio(self, leg: FxoLeg) -> None:
         assert self.engine is not None and self.port is not None
-        monitor = FarEndMonitor(self.silence_seconds, str(self.settings.get("country", "eu")))
+        quiet = SILENCE_RMS_8BIT if self.codec_kind in ("s8", "u8") else SILENCE_RMS
+        monitor = FarEndMonitor(self.silence_seconds, str(self.settings.get("country", "eu")),
+                                silence_rms=quiet)
         echo = None
         if _flag(self.settings.get("echo_cancel", True)):
             # the reference is what the modem played in the same tick, so the tail is
             # the hybrid's and the modem's converters', not our buffering
-            echo = make_echo_canceller(tail_ms=int(self.settings.get("echo_tail_ms", 64)))
+            # non-linear processing stays off by default: it would also take down a quiet
+            # caller's room noise, which is what tells a listener from an empty line
+            echo = make_echo_canceller(tail_ms=int(self.settings.get("echo_tail_ms", 64)),
+                                       nlp=_flag(self.settings.get("echo_nlp", False)))
         leg.call = VoiceCall(
             leg, self.engine, self.port, self.clock, VoiceCodec(self.codec_kind),
             full_duplex=self.full_duplex, monitor=monitor, echo=echo,

@@ -1,7 +1,8 @@
 """The far side of a simulated analog line: the exchange and the person at the other end.
 
 It makes what the modem hears each 20 ms (the far end's voice as a tone, call-progress
-tones, silence after a hang-up) and mixes in the line's echo of what we sent: the
+tones, silence after a hang-up) and mixes in the line's echo of what we sent, which goes
+on whether or not anybody is at the far end: the hybrid is on our side of the line: the
 2-wire/4-wire hybrid reflects our audio back after ``echo_delay_ms`` and ``echo_loss_db``
 of loss (ITU-T G.168 calls it the echo path; ERL is the loss).  It records what the far
 end heard, so a test can look for our tone there.  No I/O, no clock: the modem sim
@@ -30,14 +31,18 @@ class FarEnd:
         echo_delay_ms: int = 0,
         echo_loss_db: float = 12.0,
         noise_rms: float = 3.0,
+        room_noise_rms: float = 0.0,
         country: str = "eu",
         seed: int = 5,
     ) -> None:
         self.tone_hz = tone_hz
+        self.voice_hz = tone_hz  # how this far end sounds when a call connects
         self.amplitude = amplitude
         self.echo_delay_ms = echo_delay_ms
         self.echo_loss_db = echo_loss_db
-        self.noise_rms = noise_rms
+        self.noise_rms = noise_rms  # the line's own hiss, always there
+        self.room_noise_rms = room_noise_rms  # a caller's handset in a room, while connected
+        self.connected = True
         self.country = country
         self.talking = tone_hz is not None
         self.heard = bytearray()
@@ -58,6 +63,11 @@ class FarEnd:
         self.talking = tone_hz is not None
         self._progress = None
 
+    def connect(self) -> None:
+        """A call connects: the far party talks with its voice, no tone plays."""
+        self.connected = True
+        self.say(self.voice_hz)
+
     def play(self, name: str | None) -> None:
         """The exchange plays a call-progress tone (``busy``, ``congestion``...)."""
         self._progress = ToneSource.named(name, self.country) if name else None
@@ -66,6 +76,7 @@ class FarEnd:
 
     def hang_up_silently(self) -> None:
         self.talking = False
+        self.connected = False
         self._progress = None
 
     # -- one frame each way --------------------------------------------------------------
@@ -87,7 +98,7 @@ class FarEnd:
         gain = 10 ** (-self.echo_loss_db / 20) if self.echo_loss_db < 200 else 0.0
         line = self._echo_line
         gauss = self._rng.gauss
-        noise = self.noise_rms
+        noise = max(self.noise_rms, self.room_noise_rms if self.connected else 0.0)
         for i in range(FRAME_SAMPLES):
             line.append(ours[i])
             echo = line.popleft() * gain

@@ -260,6 +260,7 @@ class V253ModemSim(CallsMixin):
         if self._ringing is not None:  # answering: the caller is now on the line
             self._stop_ringing()
             self.in_call = True
+            self.far.connect()
         if self._tick_timer is None:
             self._t0 = self.clock.monotonic()
             self._ticks = 0
@@ -299,7 +300,7 @@ class V253ModemSim(CallsMixin):
                 self.underruns += 1
                 if self.stream == "duplex":  # V.253 <DLE>u: played silence, we are late
                     self.event("u")
-        heard = self.far.exchange(sent) if self.in_call else bytes(FRAME_BYTES)
+        heard = self.far.exchange(sent)  # off hook: the line echoes, caller or not
         if self.stream in ("rx", "duplex"):
             self.out(shield(_encode(self.kind, heard)))
             self._detect_silence(heard)

@@ -78,7 +78,7 @@ class CallsMixin:
 
     def far_hangup(self, how: str) -> None:
         """``loop_break``, ``busy`` or ``silence``: how the exchange tells (or doesn't)."""
-        self.in_call = how == "busy"  # the exchange keeps the line to play its tone
+        self.in_call = False
         if how == "loop_break":
             self.far.hang_up_silently()
             if self.model.reports_loop_break:
@@ -101,6 +101,7 @@ class CallsMixin:
         outcome = self.dial_outcomes.get(number, "answer")
         if not self.off_hook:
             self._go_off_hook()
+        self.far.play("ringback" if outcome != "busy" else "busy")
         self.clock.call_later(0.3, self._progress, outcome, self.ringback_cycles)
         return None
 
@@ -119,5 +120,6 @@ class CallsMixin:
             self._send("NO ANSWER")
             return
         self.in_call = True
+        self.far.connect()
         self._send("VCON")
 

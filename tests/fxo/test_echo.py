@@ -132,3 +132,46 @@ def test_canceller_is_skipped_while_we_send_silence_and_resumes_converged() -> N
     erle = 10 * math.log10(sum(power(n) for n, _ in resumed[5:])
                            / sum(power(o) for _, o in resumed[5:]))
     assert erle >= 20, f"ERLE {erle:.1f} dB right after resuming"
+
+
+def test_caller_who_leaves_silently_while_hearing_hold_music_is_noticed() -> None:
+    """Queued callers hear music; its echo must not pass for the caller still being there,
+    and a caller listening quietly (a handset in a room) must not pass for one gone."""
+    from dataclasses import replace
+
+    from drivers.sim.audio import tone_frames
+    from drivers.sim.v253 import USR5637
+
+    quiet_modem = replace(USR5637, reports_busy=False, reports_silence=False,
+                          reports_loop_break=False)
+    far = FarEnd(tone_hz=1000, echo_loss_db=12, room_noise_rms=300)  # about -40 dBFS
+
+    async def scenario() -> None:
+        async with fxo_line(quiet_modem, far=far, silence_hangup_seconds=1.5) as line:
+            line.sim.ring("5551234")
+            await wait_for(lambda: line.host.legs, 5)
+            leg, rec = line.host.legs[0], line.host.recorders[0]
+            await leg.answer()
+
+            async def hold_music() -> None:
+                loop = asyncio.get_running_loop()
+                start, i = loop.time(), 0
+                while rec.hangup() is None:
+                    note = (523.0, 659.0, 784.0)[(i // 25) % 3]
+                    leg.send_frame(tone_frames((note,), 1, amplitude=5000,
+                                               start_sample=i * 160))
+                    i += 1
+                    await asyncio.sleep(max(0.0, start + i * 0.02 - loop.time()))
+
+            music = asyncio.ensure_future(hold_music())
+            await wait_for(lambda: len(rec.frames) > 1.5 * 16000, 8, "the caller talking")
+            far.say(None)  # the caller listens to the music, quietly
+            heard = len(rec.frames)
+            await wait_for(lambda: len(rec.frames) > heard + 4 * 16000, 8, "4 s of listening")
+            assert rec.hangup() is None  # a quiet listener is not a hung-up line
+            line.sim.far_hangup("loop_break")  # gone, and the modem says nothing
+            await wait_for(lambda: rec.hangup() is not None, 6, "the silent hang-up")
+            assert leg.hangup_reason == "silence"
+            await music
+
+    asyncio.run(scenario())

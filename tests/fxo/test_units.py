@@ -102,8 +102,21 @@ def test_monitor_silence_needs_the_full_interval() -> None:
     mon.reset()
     for _ in range(40):
         mon.feed(quiet)
-    mon.feed(sine(1000, 1))  # a word resets the count
+    word = sine(1000, 10)
+    for i in range(10):  # a 200 ms word resets the count (a 20 ms click would not)
+        mon.feed(word[i * 320:(i + 1) * 320])
     assert all(mon.feed(quiet) is None for _ in range(49))
+
+
+def test_monitor_silence_is_relative_to_what_we_send() -> None:
+    residual = sine(523, 1, amp=100)  # what the canceller leaves of our 5000-peak music
+    listener = sine(523, 1, amp=400)  # a quiet caller's room, over the same residual
+    gone = FarEndMonitor(0.5)
+    assert "silence" in [gone.feed(residual, ours_rms=3500) for _ in range(30)]
+    here = FarEndMonitor(0.5)
+    assert all(here.feed(listener, ours_rms=3500) is None for _ in range(60))
+    alone = FarEndMonitor(0.5)  # without our audio, the fixed floor applies
+    assert all(alone.feed(residual) is None for _ in range(60))
 
 
 def test_ring_session_offers_after_caller_id_and_ends_when_rings_stop() -> None:
