@@ -70,6 +70,7 @@ class FxoChannel(Channel):
         self.link_factory: Callable[[], ByteLink] | None = None  # tests: a memory link
         self.supervisor = Supervisor(self, host.clock)
         self._down: asyncio.Future | None = None
+        self._dialling = False
 
     @property
     def silence_seconds(self) -> float:
@@ -263,8 +264,12 @@ class FxoChannel(Channel):
         timeout = float(self.settings.get("no_answer_seconds", 60.0))
         try:
             await self.engine.command("AT+VLS=1", timeout=3)
-            final = (await self.engine.command(f"ATDT{number}", dial=True, timeout=timeout,
-                                               check=False)).final
+            self._dialling = True
+            try:
+                final = (await self.engine.command(f"ATDT{number}", dial=True,
+                                                   timeout=timeout, check=False)).final
+            finally:
+                self._dialling = False
         except AtTimeout:
             await self._release(leg, Cause.NO_ANSWER, remote=True, reason="no_answer")
             return
@@ -323,6 +328,8 @@ class FxoChannel(Channel):
             self.ringing.cancel()
             self.ringing = None
         leg.hangup_reason = leg.hangup_reason or reason
+        if self._dialling and self.port is not None:
+            self.port.write(b"\r")  # V.250: any character aborts the dial in progress
         try:
             if leg.call is not None:
                 await leg.call.close()

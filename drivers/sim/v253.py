@@ -57,6 +57,7 @@ class V253ModemSim(CallsMixin):
         self.commands: list[str] = []
         self.events_sent: list[str] = []
         self.in_call = False  # a far party is on the line
+        self.dialling = False
         self._line = bytearray()
         self._dle = DleDecoder()
         self._tx = bytearray()  # audio we were given to play, in the wire format
@@ -82,6 +83,9 @@ class V253ModemSim(CallsMixin):
         if self.stream == "rx":
             if b"\x10!" in data or b"\x10\x03" in data:  # receive abort
                 self._end_stream()
+            return
+        if self.dialling and data:
+            self.abort_dial()
             return
         self._line += data
         while (cut := self._line.find(b"\r")) >= 0:

@@ -17,6 +17,7 @@ class CallsMixin:
     voice: bool
     off_hook: bool
     in_call: bool
+    dialling: bool
     ring_on: float
     ring_off: float
     ringback_cycles: int
@@ -102,13 +103,20 @@ class CallsMixin:
         if not self.off_hook:
             self._go_off_hook()
         self.far.play("ringback" if outcome != "busy" else "busy")
+        self.dialling = True
         self.clock.call_later(0.3, self._progress, outcome, self.ringback_cycles)
         return None
 
+    def abort_dial(self) -> None:
+        """V.250 6.3.1: any character from the DTE while dialling aborts the call."""
+        self.dialling = False
+        self._send("NO CARRIER")
+
     def _progress(self, outcome: str, cycles: int) -> None:
-        if not self.off_hook:
+        if not self.off_hook or not self.dialling:
             return
         if outcome == "busy":
+            self.dialling = False
             self.event("b")
             self._send("BUSY")
             return
@@ -116,6 +124,7 @@ class CallsMixin:
             self.event("r")
             self.clock.call_later(0.4, self._progress, outcome, cycles - 1)
             return
+        self.dialling = False
         if outcome == "no_answer":
             self._send("NO ANSWER")
             return

@@ -150,6 +150,25 @@ def test_outgoing_call_answered_with_audio_both_ways() -> None:
     asyncio.run(scenario())
 
 
+def test_outgoing_call_cancelled_while_dialling_stops_the_modem() -> None:
+    async def scenario() -> None:
+        async with fxo_line() as line:
+            line.sim.dial_outcomes["5550001"] = "no_answer"
+            line.sim.ringback_cycles = 50  # rings for 20 s unless stopped
+            rec = Recorder()
+            leg = line.channel.originate("5550001", leg_caller(), rec)
+            await wait_for(lambda: "ringing" in rec.kinds(), 5, "ringback")
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await leg.hangup()
+            assert loop.time() - started < 3  # not after the modem's own no-answer time
+            assert rec.hangup() == ("hangup", Cause.NORMAL_CLEARING, False)
+            assert not line.sim.dialling and not line.sim.off_hook
+            await wait_for(lambda: line.channel.state == "ready", 3)
+
+    asyncio.run(scenario())
+
+
 def test_originate_refuses_what_it_cannot_dial() -> None:
     from drivers.base import Unreachable
 
