@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from appliance.clock import Clock, Timer
 from appliance.media._audioop import audioop
+from appliance.media.dtmf import DtmfDetector
 from drivers.at.engine import AtEngine, AtError, AtTimeout, PortLost
 from drivers.base import FRAME_BYTES, FRAME_MS, SILENCE
 
@@ -63,6 +64,7 @@ class VoiceCall:
         monitor: FarEndMonitor,
         echo: EchoCanceller | None,
         on_gone: Callable[[str], None],
+        dtmf: DtmfDetector | None = None,
     ) -> None:
         self.leg = leg
         self.engine = engine
@@ -73,6 +75,7 @@ class VoiceCall:
         self.monitor = monitor
         self.echo = echo
         self.on_gone = on_gone
+        self.dtmf = dtmf  # in-band detection, for a modem that does not report keys
         self.mode: str | None = None  # "duplex", "rx", "tx" while a stream runs
         self.tx: deque[bytes] = deque(maxlen=TX_QUEUE_FRAMES)
         self.dropped_tx = 0
@@ -173,6 +176,9 @@ class VoiceCall:
                 played = self._tick()
             near = self.echo.process(frame, played) if self.echo is not None else frame
             self.leg._emit_frame(near)
+            if self.dtmf is not None:
+                for digit in self.dtmf.feed(near):
+                    self.leg._emit_dtmf(digit)
             self._ours.append(audioop.rms(played, 2) if played is not SILENCE else 0)
             reason = self.monitor.feed(near, max(self._ours))
             if reason is not None:

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from appliance.media.dtmf import DtmfDetector
 from drivers.at.engine import AtEngine, AtError, AtTimeout, PortLost
 from drivers.at.transport import ByteLink, PortError, SerialPort
 from drivers.base import CallerId, Cause, Channel, ChannelHost, Leg, LegListener, Unreachable
@@ -237,6 +238,7 @@ class FxoChannel(Channel):
             leg, self.engine, self.port, self.clock, VoiceCodec(self.codec_kind),
             full_duplex=self.full_duplex, monitor=monitor, echo=echo,
             on_gone=lambda reason: self._far_end_gone(leg, reason),
+            dtmf=None if self.model.reports_dtmf else DtmfDetector(),
         )
         await leg.call.start()
         self.full_duplex = leg.call.full_duplex

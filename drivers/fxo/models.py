@@ -32,6 +32,7 @@ class ModemModel:
     reports_busy: bool = True  # <DLE>b while receiving
     reports_silence: bool = True  # <DLE>s after +VSD's interval
     reports_loop_break: bool = True  # <DLE>l when loop current drops
+    reports_dtmf: bool = True  # <DLE>0..D for keys the far end presses
     source: str = ""
 
 
@@ -62,7 +63,7 @@ MODELS: tuple[ModemModel, ...] = (
 
 GENERIC = ModemModel(
     "generic", "V.253 voice modem", "unknown", full_duplex=False,
-    reports_busy=False, reports_silence=False, reports_loop_break=False,
+    reports_busy=False, reports_silence=False, reports_loop_break=False, reports_dtmf=False,
     source="V.253 minimum: +FCLASS=8, +VLS, +VRX/+VTX",
 )
 

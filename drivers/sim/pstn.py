@@ -16,7 +16,7 @@ import math
 import random
 from collections import deque
 
-from appliance.media.tones import ToneSource
+from appliance.media.tones import ToneSource, dtmf_pcm
 from drivers.base import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE
 
 MAX_HEARD = SAMPLE_RATE * 2 * 60  # a minute of what the far end heard, for tests
@@ -49,6 +49,7 @@ class FarEnd:
         self._rng = random.Random(seed)
         self._sample = 0
         self._progress: ToneSource | None = None  # busy/ringback/dial played by the exchange
+        self._keys = bytearray()  # in-band DTMF of keys the far end pressed, still to send
         self._echo_line: deque[int] = deque()
         self._reset_echo()
 
@@ -74,6 +75,10 @@ class FarEnd:
         if name:
             self.talking = False
 
+    def press(self, digits: str) -> None:
+        """The far end presses keys: Q.23 tones on the line (100 ms on, 100 ms off)."""
+        self._keys += dtmf_pcm(digits)
+
     def hang_up_silently(self) -> None:
         self.talking = False
         self.connected = False
@@ -86,7 +91,11 @@ class FarEnd:
             self.heard += sent
         ours = array.array("h", sent)
         out = array.array("h", bytes(FRAME_BYTES))
-        if self._progress is not None:
+        if self._keys:
+            chunk = bytes(self._keys[:FRAME_BYTES]).ljust(FRAME_BYTES, b"\0")
+            del self._keys[:FRAME_BYTES]
+            out = array.array("h", chunk)
+        elif self._progress is not None:
             progress = self._progress.read_frame() or bytes(FRAME_BYTES)
             out = array.array("h", progress)
         elif self.talking and self.tone_hz:

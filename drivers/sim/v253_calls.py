@@ -74,8 +74,12 @@ class CallsMixin:
         self._stop_ringing()
 
     def far_dtmf(self, digits: str) -> None:
-        for digit in digits:
-            self.event(digit)
+        """Keys pressed at the far end: tones on the line, and <DLE> digits from a modem
+        that detects them."""
+        self.far.press(digits)
+        if self.model.reports_dtmf:
+            for digit in digits:
+                self.event(digit)
 
     def far_hangup(self, how: str) -> None:
         """``loop_break``, ``busy`` or ``silence``: how the exchange tells (or doesn't)."""

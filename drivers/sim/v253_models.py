@@ -31,6 +31,7 @@ class SimModel:
     reports_busy: bool = True
     reports_silence: bool = True
     reports_loop_break: bool = True
+    reports_dtmf: bool = True
 
 
 USR5637 = SimModel()

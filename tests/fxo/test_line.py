@@ -206,6 +206,20 @@ def test_half_duplex_modem_listens_and_turns_to_talk() -> None:
     asyncio.run(scenario())
 
 
+def test_modem_that_does_not_report_keys_gets_them_detected_in_band() -> None:
+    async def scenario() -> None:
+        unknown = replace(USR5637, name="ACME V.92", ati3="ACME V.92 voice", reports_dtmf=False)
+        async with fxo_line(unknown) as line:
+            leg, rec = await answered_call(line)
+            assert line.channel.status()["model"] == "generic"
+            line.sim.far_dtmf("19#")
+            await wait_for(lambda: len(rec.digits) == 3, 4, "keys heard in the audio")
+            assert rec.digits == ["1", "9", "#"]
+            assert not any(code in "19#" for code in line.sim.events_sent)
+
+    asyncio.run(scenario())
+
+
 def test_garbage_on_the_port_is_skipped_and_calls_still_come_in() -> None:
     async def scenario() -> None:
         async with fxo_line() as line:
