@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 2.0
 REENUMERATE_SECONDS = 60.0
+RESET_AFTER_FAILURES = 3  # a device that keeps not answering gets another hard reset
 LINE_DOWN = Cause.NETWORK_OUT_OF_ORDER
 
 
@@ -65,6 +66,7 @@ class Supervisor:
         self.hard_resets = 0
         self.failures = 0
         self.connects = 0
+        self._failing = 0  # connect failures in a row
         self._task: asyncio.Task | None = None
         self.up = asyncio.Event()
 
@@ -100,13 +102,20 @@ class Supervisor:
             raise
         except Exception as exc:
             self.failures += 1
-            target.disconnect(LINE_DOWN)
+            self._failing += 1
             target.set_state("down", str(exc))
             log.warning("%s: not up: %s", target.name, exc)
+            # the device is there but deaf (the last reset did not take): reset it again;
+            # not for problems a reset cannot fix (no SIM card, a wrong PIN)
+            if getattr(exc, "reset_helps", False) and self._failing % RESET_AFTER_FAILURES == 0:
+                self.hard_resets += 1
+                await target.hard_reset()
+            target.disconnect(LINE_DOWN)
             await self._sleep(self.retry_seconds)
             await self._find_again(self.retry_seconds)
             return
         self.connects += 1
+        self._failing = 0
         self.up.set()
         reason = await target.wait_down()
         self.up.clear()

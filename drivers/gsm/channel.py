@@ -134,7 +134,7 @@ class GsmChannel(Channel):
             await self._connect()
         except (AtError, AtTimeout, PortLost) as exc:
             log.warning("%s: %s", self.name, exc)
-            raise setup.LineProblem(words.NOT_ANSWERING) from exc
+            raise setup.LineProblem(words.NOT_ANSWERING, reset_helps=True) from exc
         except setup.LineProblem as exc:
             if str(exc) in SIM_PROBLEMS:
                 self.facts["sim"] = str(exc)
@@ -148,7 +148,7 @@ class GsmChannel(Channel):
             raise setup.LineProblem(words.PORT_MISSING) from exc
         engine = self.engine = AtEngine(link, self.host.clock, self.name)
         engine.on_unhealthy(self._unhealthy)
-        await setup.synchronise(engine)
+        await setup.synchronise(engine, min(1.0, self.heartbeat_timeout))
         ident = await setup.identify(engine)
         if self.identity and ident["imei"] and ident["imei"] != self.identity:
             log.warning("%s: a different modem (IMEI %s) is on %s", self.name, ident["imei"],
@@ -222,6 +222,7 @@ class GsmChannel(Channel):
             self.calls.end_all(LINE_DOWN)
         engine.protocol.command_done()
         engine.link.write(b"AT+CFUN=1,1\r")  # 27.007 8.2: full functionality after a reset
+        await sleep(self.host.clock, 0.2)  # let it leave before the port is closed
 
     def disconnect(self, cause: Cause) -> None:
         self._tasks.cancel_all()

@@ -32,19 +32,24 @@ SIM_ERRORS = {CME_NOT_INSERTED: words.SIM_NOT_INSERTED, CME_BUSY: words.SIM_BUSY
 
 class LineProblem(Exception):
     """The line cannot come up for a reason the installer must act on; the message is
-    a translation key from words.py."""
+    a translation key from words.py.  ``reset_helps``: the modem is present but deaf,
+    so resetting it may bring it back (the supervisor reads this)."""
+
+    def __init__(self, message: str, reset_helps: bool = False) -> None:
+        super().__init__(message)
+        self.reset_helps = reset_helps
 
 
-async def synchronise(engine: AtEngine) -> None:
+async def synchronise(engine: AtEngine, timeout: float = 1.0) -> None:
     """Get the modem's attention: echo may be on, old bytes may linger."""
     for _ in range(3):
         try:
-            await engine.command("AT", timeout=1.0)
+            await engine.command("AT", timeout=timeout)
             break
         except (AtTimeout, AtError):
             continue
     else:
-        raise LineProblem(words.NOT_ANSWERING)
+        raise LineProblem(words.NOT_ANSWERING, reset_helps=True)
     engine.mark_healthy()
     await engine.command("ATE0")
     await engine.command("AT+CMEE=1")

@@ -75,6 +75,7 @@ class GsmModemSim(CallsMixin, SmsMixin):
         self.reset_requested: Callable[[], None] = lambda: None  # the host re-enumerates
         # fault switches
         self.hung = False  # answers nothing but the reset line, like a wedged firmware
+        self.resets_ignored = 0  # ... and ignores that too this many times
         self.silent_for = 0.0  # drops input until this monotonic time
         self.slow_every = 0  # every Nth command answers after slow_seconds
         self.slow_seconds = 1.0
@@ -121,7 +122,10 @@ class GsmModemSim(CallsMixin, SmsMixin):
             self._rx += data
             if b"+CFUN=1,1" in self._rx.upper():
                 self._rx.clear()
-                self._power_cycle()
+                if self.resets_ignored > 0:
+                    self.resets_ignored -= 1
+                else:
+                    self._power_cycle()
             del self._rx[:-16]
             return
         if self.clock.monotonic() < self.silent_for:

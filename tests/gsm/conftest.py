@@ -113,6 +113,7 @@ class Rig:
     host: FakeHost
     registry: PtyRegistry
     states: list[str] = field(default_factory=list)  # every line.state the channel published
+    problems: list[str] = field(default_factory=list)  # ... and the problem it gave
 
     async def up(self, timeout: float = 8.0) -> None:
         await wait_for(lambda: self.channel.state == "up", timeout, "line up")
@@ -132,13 +133,19 @@ async def make_rig(model: str, *, store=None, sim_busy: float = 0.0, settings=No
     channel = GsmChannel("gsm1", conf, host)
     channel.locator = registry
     states: list[str] = []
-    host.bus.subscribe(lambda event: states.append(event.data["state"]), "line.state")
+    problems: list[str] = []
+
+    def line_state(event) -> None:
+        states.append(event.data["state"])
+        problems.append(event.data["problem"])
+
+    host.bus.subscribe(line_state, "line.state")
     channel.supervisor.retry_seconds = 0.3
     if poll_seconds is not None:
         channel.poll_seconds = poll_seconds
         channel.heartbeat_timeout = 1.0
     await channel.start()
-    return Rig(sim, simhost, channel, host, registry, states)
+    return Rig(sim, simhost, channel, host, registry, states, problems)
 
 
 async def close_rig(rig: Rig) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import os
 
 from drivers.base import FRAME_BYTES, CallerId, Cause
+from drivers.gsm import words
 
 from .conftest import Recorder, close_rig, make_rig, wait_for
 
@@ -59,7 +60,7 @@ async def test_hung_modem_is_reset_renumbered_and_back_without_a_restart():
         rig.sim.hang()
         await wait_for(lambda: rec.hangup() is not None, timeout=10, what="call ended")
         assert rec.hangup() == ("hangup", Cause.NETWORK_OUT_OF_ORDER, True)
-        await wait_for(lambda: rig.simhost.enumerations == 2, timeout=10, what="re-enumeration")
+        await wait_for(lambda: rig.simhost.enumerations == 2, timeout=25, what="re-enumeration")
         back = asyncio.get_running_loop().time()
         await rig.up(timeout=15)
         assert asyncio.get_running_loop().time() - back < 15
@@ -71,6 +72,21 @@ async def test_hung_modem_is_reset_renumbered_and_back_without_a_restart():
         # and it works: a call in and out of the renumbered modem
         rig.sim.incoming_call("+79161234567")
         await wait_for(lambda: rig.host.legs, what="call after recovery")
+    finally:
+        await close_rig(rig)
+
+
+async def test_a_reset_that_does_not_take_is_repeated():
+    rig = await make_rig("ec25", poll_seconds=0.3)
+    rig.channel.heartbeat_timeout = 0.5
+    try:
+        await rig.up()
+        rig.sim.resets_ignored = 1  # the first AT+CFUN=1,1 is lost on the wedged firmware
+        rig.sim.hang()
+        await wait_for(lambda: rig.simhost.enumerations == 2, timeout=25, what="re-enumerated")
+        await rig.up(timeout=15)
+        assert rig.channel.supervisor.hard_resets == 2
+        assert words.NOT_ANSWERING in rig.problems  # shown while it was deaf
     finally:
         await close_rig(rig)
 
@@ -130,7 +146,7 @@ async def test_stable_names_bring_the_line_back_without_a_locator(tmp_path):
         await wait_for(lambda: channel.state == "up", 8, "up")
         old = simhost.ports.at_path
         sim.hang()
-        await wait_for(lambda: simhost.enumerations == 2, 15, "re-enumerated")
+        await wait_for(lambda: simhost.enumerations == 2, 25, "re-enumerated")
         await wait_for(lambda: channel.state == "up", 15, "up again")
         assert simhost.ports.at_path != old
         assert channel.settings == settings  # same names, new ptys behind them

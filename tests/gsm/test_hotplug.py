@@ -113,7 +113,7 @@ async def test_supervisor_with_hotplug_follows_a_renumbered_modem():
         await rig.up()
         old = rig.channel.settings["at"]
         rig.sim.hang()
-        await wait_for(lambda: rig.simhost.enumerations == 2, timeout=15, what="re-enumerated")
+        await wait_for(lambda: rig.simhost.enumerations == 2, timeout=25, what="re-enumerated")
         await rig.up(timeout=15)
         assert rig.channel.settings["at"] == rig.simhost.ports.at_path != old
         rec = Recorder()

@@ -49,6 +49,14 @@ def test_bad_settings_name_the_field(kwargs, field):
     assert err.value.message  # a sentence for the installer
 
 
+def test_unknown_settings_are_refused():
+    from drivers.gsm.models import validate_settings
+
+    with pytest.raises(SettingsError) as err:
+        validate_settings({"at": "/dev/ttyUSB2", "baud": 9600})
+    assert err.value.field == "baud"
+
+
 def test_line_list_row():
     row = cli_line_row("gsm1", {"at": "/dev/ttyUSB2", "model": "sim7600"},
                        {"state": "up", "operator": "MTS", "signal_dbm": -71, "imei": "86"})
