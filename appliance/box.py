@@ -223,6 +223,6 @@ def _line_state(status: dict[str, Any]) -> str:
     state = status.get("state", "")
     if state in ("idle", "ringing", "in_call", "down"):
         return state
-    if state == "up":
+    if state in ("up", "ready"):
         return "in_call" if status.get("calls") or status.get("call") else "idle"
     return "down"

@@ -39,6 +39,7 @@ BLF_STATES = {
     OperatorStatus.RINGING: "ringing", OperatorStatus.ON_CALL: "busy",
     OperatorStatus.WRAPUP: "busy", OperatorStatus.PAUSED: "busy",
 }
+LINE_UP_STATES = ("up", "ready")  # a line in one of these can place a call
 CALLBACK_DIGIT = "1"  # "press 1 to be called back without losing your place"
 RING_FAIL_REASONS = {Cause.USER_BUSY: "busy", Cause.CALL_REJECTED: "busy",
                      Cause.SUBSCRIBER_ABSENT: "unreachable",
@@ -196,7 +197,7 @@ class Switchboard:
 
     def lines_up(self) -> list[str]:
         return [name for name, ch in self.channels.items()
-                if ch.role == "line" and ch.status().get("state") == "up"]
+                if ch.role == "line" and ch.status().get("state") in LINE_UP_STATES]
 
     def phones_channel(self, extension: str) -> Channel | None:
         return next((ch for ch in self.channels.values()

@@ -47,9 +47,24 @@ DIAL_RESULTS = {"BUSY": Cause.USER_BUSY, "NO ANSWER": Cause.NO_ANSWER,
                 "NO CARRIER": Cause.NORMAL_UNSPECIFIED, "ERROR": Cause.NORMAL_UNSPECIFIED}
 
 
+class SettingsProblem(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class FxoChannel(Channel):
     kind = "fxo"
     role = "line"
+
+    @classmethod
+    def clean_settings(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        """Check a line's settings before they are stored (raises SettingsProblem)."""
+        problems = validate_settings(settings)
+        if problems:
+            field, message = next(iter(problems.items()))
+            raise SettingsProblem(field, message)
+        return dict(settings)
 
     def __init__(self, name: str, settings: dict[str, Any], host: ChannelHost) -> None:
         super().__init__(name, settings, host)
