@@ -41,6 +41,11 @@ class LoopbackCaller:
         self.leg.far_end_dtmf(digit)
 
 
+class _Closer:
+    def __init__(self, close) -> None:
+        self.stop = close
+
+
 class SimCaller:
     """A traffic-generator handle for a caller on a simulated modem's network side."""
 
@@ -87,6 +92,8 @@ class DemoSite:
             await self._loopback_line(daemon)
         if "gsm" in kinds:
             await self._gsm_lines(daemon)
+        if "fxo" in kinds:
+            await self._analog_line(daemon)
         await self._logins(daemon, names[0])
         self._print_banner(daemon)
 
@@ -174,6 +181,39 @@ class DemoSite:
                 await admin.save_line(name, "gsm", modem.line_settings(), "queue:sales")
             await board.sync_line(name)
             self._gsm_traffic(daemon, name, modem)
+
+    async def _analog_line(self, daemon) -> None:
+        """An analog line through a simulated USRobotics voice modem on a pty: caller id
+        between rings, and callers who hang up the ways exchanges signal it."""
+        from drivers.sim.v253_demo import V253DemoLine
+
+        admin, board = daemon.admin, daemon.board
+        demo = V253DemoLine(board.clock)
+        daemon.extras.append(_Closer(demo.close))
+        name = "analog1"
+        settings = {"port": demo.path, "model": "usr5637"}
+        exists = any(line["name"] == name for line in admin.lines())
+        await admin.save_line(name, "fxo", settings, "queue:support", create=not exists)
+        await board.sync_line(name)
+
+        def live_call():
+            return next((c for c in board.calls.values() if c.line == name), None)
+
+        def place(number: str):
+            if live_call() is not None or demo.sim.in_call \
+                    or board.channels[name].status().get("state") not in ("up", "ready"):
+                return None
+            return demo.place_call(number)
+
+        def waiting(handle) -> bool:
+            call = live_call()
+            return call is not None and call.state in ("queued", "ringing")
+
+        generator = TrafficGenerator(board.clock, place, waiting,
+                                     TrafficProfile(calls_per_minute=self.args.rate / 4))
+        generator.start()
+        self.traffic.append(generator)
+        daemon.extras.insert(0, generator)
 
     def _gsm_traffic(self, daemon, line: str, modem) -> None:
         board = daemon.board

@@ -264,6 +264,7 @@ class V253ModemSim(CallsMixin):
         if self._ringing is not None:  # answering: the caller is now on the line
             self._stop_ringing()
             self.in_call = True
+            self._busy_report_at = None  # a new call: nothing left of the last one's tone
             self.far.connect()
         if self._tick_timer is None:
             self._t0 = self.clock.monotonic()
@@ -273,6 +274,8 @@ class V253ModemSim(CallsMixin):
     def _hang(self, arg: str) -> list[str]:
         self.off_hook = False
         self.in_call = False
+        self._busy_report_at = None  # on hook: the exchange releases the line, no more busy
+        self.far.play(None)
         self.stream = None
         if self._tick_timer is not None:
             self._tick_timer.cancel()
