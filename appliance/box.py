@@ -165,7 +165,7 @@ class Box:
     def _operator_view(self, name: str):
         try:
             return self.board.acd.operator(name)
-        except KeyError as exc:
+        except (KeyError, ValueError) as exc:
             raise ValidationError({"operator": "no such operator"}) from exc
 
     async def click_to_call(self, operator: str, number: str) -> str:

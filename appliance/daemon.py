@@ -44,6 +44,7 @@ class Daemon:
         self.media: CallMedia | None = None
         self.notifier = Notifier()
         self.http_server: Any = None
+        self.box: Any = None
         self.web_port: int | None = None
         self._stop = asyncio.Event()
         self._config_version: Any = None
@@ -106,7 +107,7 @@ class Daemon:
 
         from .box import Box
 
-        box = Box(self)
+        box = self.box = Box(self)
         app = make_app(box, cookie_secret_path=Path(self.config.data_dir) / "cookie_secret")
         host, port = self.config.web_address
         self.http_server = app.listen(port, address=host, xheaders=False,
