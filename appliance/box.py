@@ -134,10 +134,12 @@ class Box:
             if channel.role != "phones":
                 continue
             status = channel.status()
-            registered = status.get("registered", {})
+            registered = status.get("phones", status.get("registered", {}))
             if isinstance(registered, list):  # the loopback driver lists extensions
-                registered = {ext: {} for ext in registered}
-            for ext, info in registered.items():
+                registered = {ext: [{}] for ext in registered}
+            for ext, bindings in registered.items():
+                info = (bindings[0] if isinstance(bindings, list) and bindings else
+                        bindings if isinstance(bindings, dict) else {})
                 result[ext] = {"registered": True, "contact": info.get("contact", ""),
                                "user_agent": info.get("user_agent", ""),
                                "expires_in": info.get("expires_in")}

@@ -65,6 +65,7 @@ class Switchboard:
         self.locator: Any = None  # finds modems by USB identity (drivers.hotplug), if running
         self.media: Any = None  # music on hold / prompts, set by the media layer
         bus.subscribe(self._config_changed, "config.changed")
+        bus.subscribe(self._phone_registration, "phone.registration")
 
     # -- plumbing ------------------------------------------------------------------------
     def defer(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -110,6 +111,28 @@ class Switchboard:
         for view in self.acd.operators():
             if view.name not in operators:
                 self.acd.remove_operator(view.name)
+        self._sync_operator_states()
+
+    def _phone_registration(self, event) -> None:
+        """With the site setting ``login_on_registration`` (Asterisk's static members, in
+        effect), an operator is logged in when the phone they sit at registers and logged
+        out when it goes away, so nobody rings a phone that is unplugged."""
+        extension = event.data.get("extension")
+        if not extension or not self.directory.setting("login_on_registration", False):
+            return
+        operator = self.directory.operator_at(extension)
+        if operator is None or operator not in self.directory.operators():
+            return
+        try:
+            status = self.acd.operator(operator).status
+        except ValueError:
+            return
+        state = event.data.get("state")
+        if state == "registered" and status is OperatorStatus.LOGGED_OUT:
+            self.acd.login(operator, reason="phone registered")
+        elif state in ("unregistered", "expired", "unreachable") \
+                and status is not OperatorStatus.LOGGED_OUT:
+            self.acd.logout(operator, reason=f"phone {state}")
         self._sync_operator_states()
 
     def _config_changed(self, event) -> None:

@@ -18,6 +18,7 @@ stdin or on the unix socket given with --control; each gets one line back, "ok .
     signal 0..31|99                        +CSQ rssi
     hang | silent SECONDS | replug         faults
     status                                 JSON: calls, dialled, DTMF sent, SMS sent
+    heard FREQ [SECONDS]                   JSON: level of FREQ in what the far end heard
     quit
 """
 
@@ -103,6 +104,17 @@ class Control:
             "sms_sent": [{"to": m.destination, "text": m.text} for m in sim.sent_sms],
             "audio_active": sim.audio.active, "boots": sim.boots,
         }, ensure_ascii=False)
+
+    def do_heard(self, freq: str, seconds: str = "2") -> str:
+        """How loud ``freq`` Hz is in the last ``seconds`` of what the far end heard (dBFS),
+        and how many seconds were heard in all: a test checks audio through the box."""
+        from appliance.media.goertzel import tone_level_dbfs
+
+        recorded = bytes(self.sim.audio.recorded)
+        tail = recorded[-int(float(seconds) * 16000):]
+        level = tone_level_dbfs(tail, float(freq)) if len(tail) >= 320 else None
+        return "ok " + json.dumps({"freq": float(freq), "level_dbfs": level,
+                                   "heard_seconds": len(recorded) / 16000})
 
     def do_quit(self) -> str:
         self.stop()
