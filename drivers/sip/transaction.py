@@ -248,7 +248,10 @@ class InviteServerTransaction(ServerTransaction):
 
     def retransmission(self, request: Request) -> None:
         if request.method == "ACK":
-            self.ack()
+            # Branch matching alone (17.2.3) would let a stray ACK from another INVITE of
+            # the same call, re-sent with a reused Via, silence our 2xx retransmissions.
+            if request.cseq[0] == self.request.cseq[0]:
+                self.ack()
         elif self.state in ("proceeding", "completed") and self.last is not None:
             self.layer.send(self.last, self.peer)
 

@@ -155,3 +155,16 @@ def test_jitter_buffer_reorders_conceals_and_adapts():
     for i in range(200):  # packets with +-30 ms of jitter make the target grow
         jb.put(100 + i, (100 + i) * 160, frame(1), i * 0.02 + (0.03 if i % 2 else 0))
     assert jb.target > steady
+
+
+def test_ack_with_another_cseq_does_not_stop_2xx_retransmission():
+    wire = Wire()
+    invite = request("INVITE")
+    invite.headers.set("cseq", "2 INVITE")
+    tx = wire.layer.new_server(invite, UDP)
+    tx.respond(make_response(invite, 200, to_tag="b"))
+    stray = request("ACK")
+    stray.headers.set("cseq", "1 ACK")  # the ACK of an earlier 401, re-sent with our branch
+    tx.retransmission(stray)
+    wire.clock.advance(2)
+    assert wire.times() == [0, 0.5, 1.5]  # still retransmitting until the real ACK
