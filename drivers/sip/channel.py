@@ -98,6 +98,7 @@ class SipChannel(Channel):
         for leg in list(self.legs):
             await leg.hangup(Cause.NORMAL_CLEARING)
         self.blf.close()
+        self.registrar.close()
         if self._qualify_timer is not None:
             self._qualify_timer.cancel()
         for task in list(self._tasks):

@@ -65,6 +65,9 @@ class PlayoutTicker:
 
     def remove(self, session: RtpSession) -> None:
         self.sessions.discard(session)
+        if not self.sessions and self._timer is not None:
+            self._timer.cancel()  # idle: no 50 Hz wake-ups without calls
+            self._timer = None
 
     def _tick(self) -> None:
         for session in list(self.sessions):

@@ -49,3 +49,18 @@ async def test_nonce_goes_stale_on_the_clock():
         assert "stale=true" in stale.headers.get("www-authenticate")
         assert channel.banned() == []  # an expired nonce is not a failed login
         phone.close()
+
+
+async def test_stop_ends_calls_and_leaves_no_timers_behind():
+    clock = VirtualClock()
+    async with sip_channel(clock=clock, qualify_seconds=30) as (channel, host):
+        phone = await Phone("102", PHONES["102"]).open(channel.port)
+        assert (await phone.with_auth(phone.request("REGISTER"))).status == 200
+        recorder = Recorder()
+        channel.originate("102", CallerId("5550001"), recorder)
+        await wait_until(lambda: phone.requests("INVITE"))
+        await channel.stop()
+        assert recorder.events[-1][0] == "hangup"
+        assert channel.status()["state"] == "stopped" and channel.status()["phones"] == {}
+        assert clock.pending() == 0
+        phone.close()
