@@ -30,6 +30,8 @@ from .transfer import parse_replaces
 
 log = logging.getLogger(__name__)
 
+RETRY_SECONDS = 10.0  # between attempts to open the SIP port after a failure
+
 DEFAULTS: dict[str, Any] = {
     "listen": "0.0.0.0:5060", "tcp": True, "rtp_ports": "10000-20000", "realm": "callbox",
     "digest_algorithms": "MD5", "nonce_ttl": 300, "min_expires": 60, "max_expires": 3600,
@@ -73,6 +75,7 @@ class SipChannel(Channel):
         self.error = ""
         self._tasks: set[asyncio.Task] = set()
         self._qualify_timer: Any = None
+        self._retry_timer: Any = None
         self.handlers: dict[str, Callable[[ServerTransaction, Request], None]] = {
             "REGISTER": self._on_register, "INVITE": self._on_invite,
             "OPTIONS": self._on_options, "SUBSCRIBE": self._on_subscribe,
@@ -85,16 +88,28 @@ class SipChannel(Channel):
             await self.stack.start(host, port if port is not None else 5060,
                                    bool(self.settings["tcp"]))
         except OSError as error:
+            # The contract: never raise for a missing device.  Report, and try again
+            # (at boot the address may not be configured yet, or the port still busy).
             self.state = "error"
             self.error = str(error)
             log.error("SIP channel %s cannot listen on %s: %s", self.name, host, error)
             self.host.channel_changed(self)
+            self._retry_timer = self.clock.call_later(RETRY_SECONDS, self._retry_start)
             return
         self.state = "running"
+        self.error = ""
         self._schedule_qualify()
         self.host.channel_changed(self)
 
+    def _retry_start(self) -> None:
+        self._retry_timer = None
+        if self.state == "error":
+            self._spawn(self.start())
+
     async def stop(self) -> None:
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
         for leg in list(self.legs):
             await leg.hangup(Cause.NORMAL_CLEARING)
         self.blf.close()

@@ -3,10 +3,21 @@ nonce lifetime follow the injected clock, not the wall clock."""
 
 from __future__ import annotations
 
+import socket
+
 from appliance.clock import VirtualClock
 from drivers.base import CallerId, Cause
+from drivers.sip.channel import SipChannel
 from drivers.sip.headers import parse_auth
-from tests.sip.conftest import PHONES, Phone, Recorder, authorization, sip_channel, wait_until
+from tests.sip.conftest import (
+    PHONES,
+    Host,
+    Phone,
+    Recorder,
+    authorization,
+    sip_channel,
+    wait_until,
+)
 
 
 async def test_unanswered_invite_retransmits_on_timer_a_then_times_out_on_timer_b():
@@ -64,3 +75,24 @@ async def test_stop_ends_calls_and_leaves_no_timers_behind():
         assert channel.status()["state"] == "stopped" and channel.status()["phones"] == {}
         assert clock.pending() == 0
         phone.close()
+
+
+async def test_busy_port_is_reported_and_retried_until_free():
+    clock = VirtualClock()
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    blocker.bind(("127.0.0.1", 0))
+    port = blocker.getsockname()[1]
+    host = Host(clock=clock)
+    channel = SipChannel("phones", {"listen": f"127.0.0.1:{port}", "credentials": PHONES.get,
+                                    "qualify_seconds": 0}, host)
+    await channel.start()  # must not raise
+    assert channel.status()["state"] == "error" and channel.status()["error"]
+    clock.advance(10)  # still busy: error again, another retry scheduled
+    await wait_until(lambda: clock.pending() == 1)
+    assert channel.status()["state"] == "error"
+    blocker.close()
+    clock.advance(10)
+    await wait_until(lambda: channel.status()["state"] == "running")
+    assert channel.port == port
+    await channel.stop()
+    assert clock.pending() == 0
