@@ -291,6 +291,10 @@ class SipChannel(Channel):
             for challenge in self.auth.challenges(stale=bool(result and result.stale)):
                 response.headers.add("www-authenticate", challenge)
             tx.respond(response)
+            if request.method != "INVITE":
+                # A challenge is answered statelessly, as registrars do: a retransmitted
+                # request just gets a fresh nonce, and a REGISTER storm leaves no state.
+                tx.terminate()
             return None
         if self.guard.failure(host, result.user):
             log.warning("SIP source %s banned after failed logins (last user %r)",
