@@ -258,6 +258,7 @@ class InviteServerTransaction(ServerTransaction):
         elif self.state == "accepted":
             self.state = "confirmed"
             self.timers.stop("G")
+            self.on_ack_timeout = None  # lets the call go while Timer L runs out
 
     def retransmission(self, request: Request) -> None:
         if request.method == "ACK":
