@@ -45,9 +45,15 @@ class JitterBuffer:
         self._transit = transit
         self.target = max(self.min_frames,
                           min(self.max_frames, math.ceil(3 * self.jitter / FRAME_SECONDS) + 1))
-        if self._next is not None and ((seq - self._next) & 0xFFFF) >= 0x8000:
-            self.stats["late"] += 1
-            return
+        if self._next is not None:
+            ahead = (seq - self._next) & 0xFFFF
+            if ahead >= 0x8000:
+                if 0x10000 - ahead <= 50:  # a second or less behind: just late
+                    self.stats["late"] += 1
+                    return
+                self.reset()  # far behind: the sender restarted its numbering
+            elif ahead > 100:  # two seconds ahead: a jump, not loss; follow it
+                self.reset()
         if self._next is None:
             self._next = seq
         self._packets[seq] = pcm

@@ -98,6 +98,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self.local_port = 0
         self.remote: tuple[str, int] | None = None
         self.latched = False
+        self.remote_ssrc: int | None = None
         self.codec = "PCMU"
         self.pt = 0
         self.dtmf_pt: int | None = None
@@ -159,7 +160,13 @@ class RtpSession(asyncio.DatagramProtocol):
         elif source != self.remote:
             self.stats["ignored"] += 1  # a stray or spoofed stream: keep the latched one
             return
-        first, second, seq, timestamp, _ssrc = HEADER.unpack_from(data)
+        first, second, seq, timestamp, ssrc = HEADER.unpack_from(data)
+        if ssrc != self.remote_ssrc:
+            # A new source (the phone resumed from hold, or a transfer changed the far
+            # end): its sequence numbers start anywhere, so the buffer starts afresh.
+            if self.remote_ssrc is not None:
+                self.jitter.reset()
+            self.remote_ssrc = ssrc
         offset = 12 + 4 * (first & 0x0F)
         if first & 0x10:  # header extension (RFC 3550 5.3.1)
             if len(data) < offset + 4:

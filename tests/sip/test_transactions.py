@@ -168,3 +168,14 @@ def test_ack_with_another_cseq_does_not_stop_2xx_retransmission():
     tx.retransmission(stray)
     wire.clock.advance(2)
     assert wire.times() == [0, 0.5, 1.5]  # still retransmitting until the real ACK
+
+
+def test_jitter_buffer_follows_a_restarted_sequence():
+    jb = JitterBuffer(min_frames=1, max_frames=10)
+    for i in range(5):
+        jb.put(40000 + i, i * 160, frame(1), i * 0.02)
+    assert [jb.pop() for _ in range(3)][-1] == frame(1)
+    for i in range(5):  # the phone came back from hold with new numbering, far behind
+        jb.put(100 + i, 10_000 + i * 160, frame(2), 1 + i * 0.02)
+    out = [jb.pop() for _ in range(6)]
+    assert frame(2) in out and jb.stats["late"] == 0
