@@ -74,7 +74,8 @@ class JitterBuffer:
         if pcm is None:
             self.stats["lost"] += 1
             self._concealed += 1
-            return self._last[: FRAME_BYTES] if self._concealed == 1 else bytes(FRAME_BYTES)
+            # the last good frame at -6 dB once (computed only now: loss is rare), then silence
+            return _half(self._last) if self._concealed == 1 else bytes(FRAME_BYTES)
         self._concealed = 0
         return pcm
 
@@ -94,7 +95,7 @@ class JitterBuffer:
             self._carry += pcm
         frame, self._carry = self._carry[:FRAME_BYTES], self._carry[FRAME_BYTES:]
         if self._concealed == 0:
-            self._last = _half(frame)
+            self._last = frame
         # the buffer grew past what the jitter needs: drop one frame to cut latency
         if len(self._packets) > self.target + 2:
             self._skip()
