@@ -124,7 +124,8 @@ class SipLeg(Leg):
             log.warning("leg %s: %s", self.id, error)
             self._finish(Cause.SWITCH_CONGESTION, remote=False)
             return
-        if self.ended:
+        if self.ended:  # hung up while the socket was opening: it is not needed
+            self.rtp.close()
             return
         call_id, tag = secrets.token_hex(12), new_tag()
         for binding in bindings:
@@ -246,6 +247,7 @@ class SipLeg(Leg):
             self._finish(Cause.BEARERCAPABILITY_NOTAVAIL, remote=False)
             return
         if self.ended:  # CANCEL arrived while the RTP socket was opening
+            self.rtp.close()
             return
         self.sip.bind_dialog(self)
         self.sip.leg_state_changed(self)

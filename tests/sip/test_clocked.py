@@ -96,3 +96,16 @@ async def test_busy_port_is_reported_and_retried_until_free():
     assert channel.port == port
     await channel.stop()
     assert clock.pending() == 0
+
+
+async def test_hangup_before_the_invite_is_sent_leaves_no_socket():
+    clock = VirtualClock()
+    async with sip_channel(clock=clock) as (channel, host):
+        phone = await Phone("102", PHONES["102"]).open(channel.port)
+        assert (await phone.with_auth(phone.request("REGISTER"))).status == 200
+        leg = channel.originate("102", CallerId("5550001"), Recorder())
+        await leg.hangup()  # before the task that opens RTP and sends INVITE has run
+        await wait_until(lambda: not channel._tasks)
+        assert leg.rtp.sock is None and channel.ticker.sessions == set()
+        assert phone.requests("INVITE") == [] and channel.ticker._timer is None
+        phone.close()
