@@ -43,6 +43,7 @@ CAUSE_STATUS = {
     Cause.INVALID_NUMBER_FORMAT: 484, Cause.SUBSCRIBER_ABSENT: 480,
     Cause.NORMAL_CIRCUIT_CONGESTION: 503, Cause.SWITCH_CONGESTION: 503,
     Cause.BEARERCAPABILITY_NOTAVAIL: 488, Cause.NORMAL_CLEARING: 480,
+    Cause.TEMPORARY_FAILURE: 503, Cause.NETWORK_OUT_OF_ORDER: 503,
 }
 
 
@@ -251,7 +252,11 @@ class SipLeg(Leg):
             return
         self.sip.bind_dialog(self)
         self.sip.leg_state_changed(self)
-        self.sip.host.incoming(self)
+        try:
+            self.sip.host.incoming(self)
+        except Exception:  # the core's bug must not leave the phone hanging on 100 Trying
+            log.exception("leg %s: the core failed to take the call", self.id)
+            await self.hangup(Cause.TEMPORARY_FAILURE)
 
     def _respond(self, status: int, with_sdp: bool = False) -> None:
         assert self.invite_tx is not None and self.dialog is not None

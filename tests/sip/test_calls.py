@@ -366,3 +366,19 @@ async def test_invite_with_replaces_names_the_dialog_it_takes_over():
         await ringing.hangup()
         for phone in (ringing_phone, picker):
             phone.close()
+
+
+async def test_a_failing_core_gets_the_phone_a_503_not_silence():
+    async with sip_channel() as (channel, host):
+        def broken(leg) -> None:
+            raise RuntimeError("core bug")
+
+        host.incoming = broken  # type: ignore[method-assign]
+        (phone,) = await registered(channel, "101")
+        invite = phone.request("INVITE", uri=f"sip:200@127.0.0.1:{channel.port}",
+                               to="<sip:200@127.0.0.1>", call_id="broken-core",
+                               headers={"content-type": "application/sdp"},
+                               body=phone_sdp(40060))
+        assert (await phone.with_auth(invite)).status == 503
+        assert channel.legs == set()
+        phone.close()
