@@ -27,6 +27,18 @@ STATES = {"idle": "terminated", "ringing": "early", "busy": "confirmed", "held":
 MIN_EXPIRES, MAX_EXPIRES, DEFAULT_EXPIRES = 60, 3600, 600
 
 
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """The call behind a lamp, from the watched phone's side (RFC 4235 3.7.1), so that a
+    BLF key can pick up a ringing call with INVITE/Replaces."""
+
+    call_id: str
+    local_tag: str  # the watched phone's tag ("" while it has not answered a 1xx yet)
+    remote_tag: str  # the box's tag
+    direction: str  # "initiator": the phone called; "recipient": it is being called
+    remote: str  # who is on the other end: a number or an extension
+
+
 @dataclass(slots=True)
 class Subscription:
     dialog: Dialog
@@ -40,6 +52,7 @@ class Blf:
         self.stack = stack
         self.clock = clock
         self.states: dict[str, str] = {}
+        self.calls: dict[str, CallInfo] = {}
         self.subscriptions: dict[tuple[str, str], Subscription] = {}
 
     def subscribe(self, tx: ServerTransaction, request: Request, peer: Peer) -> None:
@@ -82,13 +95,17 @@ class Blf:
         sub.timer = self.clock.call_later(expires, self._end, sub, "timeout")
         self._notify(sub, f"active;expires={expires}")
 
-    def set_state(self, extension: str, state: str) -> None:
+    def set_state(self, extension: str, state: str, call: CallInfo | None = None) -> None:
         """``state``: idle, ringing, busy or held.  Every watcher of ``extension`` hears."""
         if state not in STATES:
             raise ValueError(f"unknown BLF state {state!r}")
-        if self.states.get(extension, "idle") == state:
+        if self.states.get(extension, "idle") == state and self.calls.get(extension) == call:
             return
         self.states[extension] = state
+        if call is None or state == "idle":
+            self.calls.pop(extension, None)
+        else:
+            self.calls[extension] = call
         for sub in list(self.subscriptions.values()):
             if sub.extension == extension:
                 self._notify(sub, "active")
@@ -124,14 +141,22 @@ class Blf:
         state = self.states.get(sub.extension, "idle")
         host = self.stack.transports.local_address(sub.dialog.peer.host)
         entity = escape(f"sip:{sub.extension}@{host}")
-        ext = escape(sub.extension)
-        direction = ' direction="recipient"' if state == "ringing" else ""
+        call = self.calls.get(sub.extension)
+        if call is None:
+            direction = ' direction="recipient"' if state == "ringing" else ""
+            dialog = (f'<dialog id="{escape(sub.extension)}"{direction}>'
+                      f"<state>{STATES[state]}</state></dialog>")
+        else:
+            attrs = {"id": call.call_id, "call-id": call.call_id, "local-tag": call.local_tag,
+                     "remote-tag": call.remote_tag, "direction": call.direction}
+            text = " ".join(f'{k}="{escape(v, {chr(34): "&quot;"})}"' for k, v in attrs.items())
+            remote = escape(f"sip:{call.remote}@{host}")
+            dialog = (f"<dialog {text}><state>{STATES[state]}</state>"
+                      f"<remote><identity>{remote}</identity></remote></dialog>")
         xml = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="{sub.version}"'
-            f' state="full" entity="{entity}">\n'
-            f'<dialog id="{ext}"{direction}><state>{STATES[state]}</state></dialog>\n'
-            "</dialog-info>\n"
+            f' state="full" entity="{entity}">\n{dialog}\n</dialog-info>\n'
         )
         sub.version += 1
         return xml.encode()

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Literal
 
 from drivers.base import CallerId, Cause, Leg, LegListener, LegState
 
+from .blf import CallInfo
 from .dialog import Dialog
-from .headers import NameAddr, parse_name_addr, parse_uri, quote_display
+from .headers import NameAddr, header_tag, parse_name_addr, parse_uri, quote_display
 from .message import Request, Response
 from .sdp import Agreement, SdpError, build_sdp, negotiate, offer_codecs, parse_sdp
 from .stack import make_response, new_tag
@@ -137,6 +138,7 @@ class SipLeg(Leg):
                 lambda tx, r, f=fork: self._fork_response(f, r),
                 lambda tx, f=fork: self._fork_failed(f, 408),
             )
+        self.sip.leg_state_changed(self)  # the lamp can now name the call (BLF pickup)
 
     def _invite(self, binding: Binding, call_id: str, tag: str) -> Request:
         peer, host = binding.peer, self.sip.domain_for(binding.peer)
@@ -267,6 +269,21 @@ class SipLeg(Leg):
             response.headers.add("content-type", "application/sdp")
             response.body = self._local_sdp(self.dialog.peer.host, self._answer_direction())
         self.invite_tx.respond(response)
+
+    def call_info(self) -> CallInfo | None:
+        """This call as the phone's busy lamp watchers see it (RFC 4235)."""
+        if self.dialog is not None:
+            phone_tag, box_tag, call_id = (self.dialog.remote_tag, self.dialog.local_tag,
+                                           self.dialog.call_id)
+        elif self.forks:
+            invite = self.forks[0].invite
+            phone_tag, box_tag = "", header_tag(invite.headers.get("from") or "")
+            call_id = invite.call_id
+        else:
+            return None
+        if self.direction == "outbound":
+            return CallInfo(call_id, phone_tag, box_tag, "recipient", self.caller.number)
+        return CallInfo(call_id, phone_tag, box_tag, "initiator", self.dialled)
 
     def ringing(self) -> None:
         """Tell the calling phone the far end is alerting (180 Ringing)."""

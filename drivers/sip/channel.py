@@ -220,14 +220,16 @@ class SipChannel(Channel):
 
     def leg_state_changed(self, leg: SipLeg) -> None:
         """Keep the BLF lamp of the leg's extension in step with its calls."""
-        states = [lg.state for lg in self.legs if lg.extension == leg.extension]
-        if any(s is LegState.ANSWERED for s in states):
-            state = "busy"
-        elif states:
-            state = "ringing" if leg.direction == "outbound" else "busy"
+        legs = [lg for lg in self.legs if lg.extension == leg.extension]
+        answered = [lg for lg in legs if lg.state is LegState.ANSWERED]
+        if answered:
+            state, shown = "busy", answered[0]
+        elif legs:
+            shown = leg if leg in legs else legs[0]
+            state = "ringing" if shown.direction == "outbound" else "busy"
         else:
-            state = "idle"
-        self.blf.set_state(leg.extension, state)
+            state, shown = "idle", None
+        self.blf.set_state(leg.extension, state, shown.call_info() if shown else None)
 
     # -- transaction user ---------------------------------------------------------------
     def is_banned(self, host: str) -> bool:

@@ -212,7 +212,18 @@ async def test_blf_subscription_follows_calls_and_api():
         for notify in watcher.requests("NOTIFY"):
             watcher.send_raw(make_response(notify, 200).encode())
         leg = channel.originate("102", CallerId("5550001"), Recorder())
-        await wait_until(lambda: states()[-1:] == ["early"], what="ringing lamp")
+        await wait_until(lambda: states()[-1:] == ["early"] and target.requests("INVITE"),
+                         what="ringing lamp")
+        await wait_until(lambda: 'call-id="' in watcher.requests("NOTIFY")[-1].body.decode())
+        ns = {"d": "urn:ietf:params:xml:ns:dialog-info"}
+        lamp = ElementTree.fromstring(watcher.requests("NOTIFY")[-1].body).find("d:dialog", ns)
+        ringing_invite = target.requests("INVITE")[0]
+        assert lamp.get("call-id") == ringing_invite.call_id
+        assert lamp.get("direction") == "recipient"
+        assert lamp.findtext("d:remote/d:identity", namespaces=ns).startswith("sip:5550001@")
+        # what a BLF key's pickup would send back in Replaces names the ringing leg
+        pickup = f"{lamp.get('call-id')};to-tag={lamp.get('remote-tag')};from-tag=x"
+        assert channel.find_leg(pickup) is leg
         await leg.hangup()
         await wait_until(lambda: states()[-1:] == ["terminated"], what="idle lamp")
         channel.set_extension_state("102", "busy")
