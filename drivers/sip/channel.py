@@ -24,6 +24,7 @@ from .headers import header_tag, parse_name_addr, parse_uri, split_hostport
 from .message import Request, Response
 from .registrar import Binding, RegisterError, Registrar, apply_register_error
 from .rtp import PlayoutTicker, RtpSession, parse_port_range
+from .sdp import CODECS
 from .stack import SipStack, make_response
 from .transaction import InviteServerTransaction, Peer, ServerTransaction
 from .transfer import parse_replaces
@@ -66,7 +67,9 @@ class SipChannel(Channel):
         self.blf = Blf(self.stack, self.clock)
         self.ticker = PlayoutTicker(self.clock)
         self.rtp_ports = parse_port_range(str(s["rtp_ports"]))
-        self.codecs = tuple(c.strip().upper() for c in str(s["codecs"]).split(","))
+        self.codecs = tuple(c.strip().upper() for c in str(s["codecs"]).split(",") if c.strip())
+        if not self.codecs or set(self.codecs) - set(CODECS):
+            raise ValueError(f"codecs must be among {', '.join(CODECS)}, not {s['codecs']!r}")
         self.legs: set[SipLeg] = set()
         self.dialogs: dict[tuple[str, str], SipLeg] = {}
         self.invites: dict[tuple, SipLeg] = {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from appliance.clock import VirtualClock
 from drivers.base import CallerId, Cause
 from drivers.sip.channel import SipChannel
@@ -109,3 +111,11 @@ async def test_hangup_before_the_invite_is_sent_leaves_no_socket():
         assert leg.rtp.sock is None and channel.ticker.sessions == set()
         assert phone.requests("INVITE") == [] and channel.ticker._timer is None
         phone.close()
+
+
+@pytest.mark.parametrize("bad", [{"codecs": "G729"}, {"rtp_ports": "10-5"}, {"nat": "maybe"},
+                                 {"digest_algorithms": "SHA-1"}])
+def test_bad_settings_are_refused_with_a_message(bad):
+    with pytest.raises(ValueError) as caught:
+        SipChannel("phones", {"listen": "127.0.0.1:0", **bad}, Host(clock=VirtualClock()))
+    assert str(caught.value)
