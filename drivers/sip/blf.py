@@ -21,6 +21,7 @@ from .transaction import Peer, ServerTransaction
 if TYPE_CHECKING:
     from appliance.clock import Clock, Timer
 
+    from .call import SipLeg
     from .stack import SipStack
 
 STATES = {"idle": "terminated", "ringing": "early", "busy": "confirmed", "held": "confirmed"}
@@ -160,6 +161,22 @@ class Blf:
         )
         sub.version += 1
         return xml.encode()
+
+
+def call_info(leg: SipLeg) -> CallInfo | None:
+    """This call as the phone's busy lamp watchers see it (RFC 4235)."""
+    if leg.dialog is not None:
+        phone_tag, box_tag, call_id = (leg.dialog.remote_tag, leg.dialog.local_tag,
+                                       leg.dialog.call_id)
+    elif leg.forks:
+        invite = leg.forks[0].invite
+        phone_tag, box_tag = "", header_tag(invite.headers.get("from") or "")
+        call_id = invite.call_id
+    else:
+        return None
+    if leg.direction == "outbound":
+        return CallInfo(call_id, phone_tag, box_tag, "recipient", leg.caller.number)
+    return CallInfo(call_id, phone_tag, box_tag, "initiator", leg.dialled)
 
 
 def _to_tag(request: Request) -> str:

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Literal
 
 from drivers.base import CallerId, Cause, Leg, LegListener, LegState
 
-from .blf import CallInfo
+from .causes import CAUSE_STATUS, STATUS_CAUSE
 from .dialog import Dialog
-from .headers import NameAddr, header_tag, parse_name_addr, parse_uri, quote_display
+from .headers import NameAddr, parse_name_addr, parse_uri, quote_display
 from .message import Request, Response
 from .sdp import Agreement, SdpError, build_sdp, negotiate, offer_codecs, parse_sdp
 from .stack import make_response, new_tag
@@ -31,21 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# RFC 3398 section 7.2.4 / 8.2.6.1: SIP status <-> Q.850 cause.
-STATUS_CAUSE = {
-    404: Cause.UNALLOCATED_NUMBER, 408: Cause.NO_USER_RESPONSE, 410: Cause.UNALLOCATED_NUMBER,
-    480: Cause.NO_ANSWER, 484: Cause.INVALID_NUMBER_FORMAT, 486: Cause.USER_BUSY,
-    487: Cause.NORMAL_CLEARING, 488: Cause.BEARERCAPABILITY_NOTAVAIL, 600: Cause.USER_BUSY,
-    603: Cause.CALL_REJECTED, 503: Cause.NORMAL_CIRCUIT_CONGESTION,
-}
-CAUSE_STATUS = {
-    Cause.USER_BUSY: 486, Cause.NO_ANSWER: 480, Cause.NO_USER_RESPONSE: 408,
-    Cause.CALL_REJECTED: 603, Cause.UNALLOCATED_NUMBER: 404, Cause.NO_ROUTE_DESTINATION: 404,
-    Cause.INVALID_NUMBER_FORMAT: 484, Cause.SUBSCRIBER_ABSENT: 480,
-    Cause.NORMAL_CIRCUIT_CONGESTION: 503, Cause.SWITCH_CONGESTION: 503,
-    Cause.BEARERCAPABILITY_NOTAVAIL: 488, Cause.NORMAL_CLEARING: 480,
-    Cause.TEMPORARY_FAILURE: 503, Cause.NETWORK_OUT_OF_ORDER: 503,
-}
 
 
 class Fork:
@@ -269,21 +254,6 @@ class SipLeg(Leg):
             response.headers.add("content-type", "application/sdp")
             response.body = self._local_sdp(self.dialog.peer.host, self._answer_direction())
         self.invite_tx.respond(response)
-
-    def call_info(self) -> CallInfo | None:
-        """This call as the phone's busy lamp watchers see it (RFC 4235)."""
-        if self.dialog is not None:
-            phone_tag, box_tag, call_id = (self.dialog.remote_tag, self.dialog.local_tag,
-                                           self.dialog.call_id)
-        elif self.forks:
-            invite = self.forks[0].invite
-            phone_tag, box_tag = "", header_tag(invite.headers.get("from") or "")
-            call_id = invite.call_id
-        else:
-            return None
-        if self.direction == "outbound":
-            return CallInfo(call_id, phone_tag, box_tag, "recipient", self.caller.number)
-        return CallInfo(call_id, phone_tag, box_tag, "initiator", self.dialled)
 
     def ringing(self) -> None:
         """Tell the calling phone the far end is alerting (180 Ringing)."""

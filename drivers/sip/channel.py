@@ -18,7 +18,7 @@ from urllib.parse import unquote
 from drivers.base import CallerId, Cause, Channel, ChannelHost, LegListener, LegState, Unreachable
 
 from .auth import AuthGuard, DigestAuthenticator
-from .blf import Blf
+from .blf import Blf, call_info
 from .call import SipLeg
 from .headers import header_tag, parse_name_addr, parse_uri, split_hostport
 from .message import Request, Response
@@ -232,7 +232,7 @@ class SipChannel(Channel):
             state = "ringing" if shown.direction == "outbound" else "busy"
         else:
             state, shown = "idle", None
-        self.blf.set_state(leg.extension, state, shown.call_info() if shown else None)
+        self.blf.set_state(leg.extension, state, call_info(shown) if shown else None)
 
     # -- transaction user ---------------------------------------------------------------
     def is_banned(self, host: str) -> bool:
