@@ -393,3 +393,28 @@ async def test_a_failing_core_gets_the_phone_a_503_not_silence():
         assert (await phone.with_auth(invite)).status == 503
         assert channel.legs == set()
         phone.close()
+
+
+async def test_update_holds_and_unsubscribe_ends_blf():
+    async with sip_channel() as (channel, host):
+        (phone,) = await registered(channel, "101")
+        leg, ok = await _call_in(channel, host, phone, "5551234", rtp_port=40070)
+        update = in_dialog(phone, ok, "UPDATE", content_type="application/sdp")
+        update.body = phone_sdp(40070, "inactive")
+        answer_ = await phone.transact(update)
+        assert answer_.status == 200 and parse_sdp(answer_.body).direction == "inactive"
+        assert leg.listener.events[-1] == ("hold", True)
+        assert leg.rtp.send_enabled is False
+        subscribe = phone.request("SUBSCRIBE", uri=f"sip:103@127.0.0.1:{channel.port}",
+                                  to="<sip:103@127.0.0.1>", call_id="blf-x",
+                                  headers={"event": "dialog", "expires": "120"})
+        ok2 = await phone.with_auth(subscribe)
+        assert ok2.status == 200 and len(channel.blf.subscriptions) == 1
+        unsubscribe = phone.request("SUBSCRIBE", uri=f"sip:103@127.0.0.1:{channel.port}",
+                                    to=ok2.headers.get("to"), call_id="blf-x",
+                                    headers={"event": "dialog", "expires": "0"})
+        assert (await phone.with_auth(unsubscribe)).status == 200
+        assert channel.blf.subscriptions == {}
+        await wait_until(lambda: any("terminated" in (n.headers.get("subscription-state") or "")
+                                     for n in phone.requests("NOTIFY")))
+        phone.close()
