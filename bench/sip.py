@@ -193,6 +193,10 @@ def main() -> None:
     ours, theirs = report["callbox_register"], report.get("kamailio_register")
     if theirs and theirs["per_second"]:
         report["register_ratio_vs_kamailio"] = round(ours["per_second"] / theirs["per_second"], 3)
+        # Throughput moves with what else the machine runs; CPU per REGISTER moves less.
+        if ours["cpu_ms_each"] and theirs["cpu_ms_each"]:
+            report["register_cpu_ratio_vs_kamailio"] = round(
+                theirs["cpu_ms_each"] / ours["cpu_ms_each"], 3)
     print(json.dumps(report, indent=2))
 
 

@@ -21,10 +21,23 @@ from .transaction import Peer, ServerTransaction
 if TYPE_CHECKING:
     from appliance.clock import Clock, Timer
 
+    from .call import SipLeg
     from .stack import SipStack
 
 STATES = {"idle": "terminated", "ringing": "early", "busy": "confirmed", "held": "confirmed"}
 MIN_EXPIRES, MAX_EXPIRES, DEFAULT_EXPIRES = 60, 3600, 600
+
+
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """The call behind a lamp, from the watched phone's side (RFC 4235 3.7.1), so that a
+    BLF key can pick up a ringing call with INVITE/Replaces."""
+
+    call_id: str
+    local_tag: str  # the watched phone's tag ("" while it has not answered a 1xx yet)
+    remote_tag: str  # the box's tag
+    direction: str  # "initiator": the phone called; "recipient": it is being called
+    remote: str  # who is on the other end: a number or an extension
 
 
 @dataclass(slots=True)
@@ -40,6 +53,7 @@ class Blf:
         self.stack = stack
         self.clock = clock
         self.states: dict[str, str] = {}
+        self.calls: dict[str, CallInfo] = {}
         self.subscriptions: dict[tuple[str, str], Subscription] = {}
 
     def subscribe(self, tx: ServerTransaction, request: Request, peer: Peer) -> None:
@@ -82,13 +96,17 @@ class Blf:
         sub.timer = self.clock.call_later(expires, self._end, sub, "timeout")
         self._notify(sub, f"active;expires={expires}")
 
-    def set_state(self, extension: str, state: str) -> None:
+    def set_state(self, extension: str, state: str, call: CallInfo | None = None) -> None:
         """``state``: idle, ringing, busy or held.  Every watcher of ``extension`` hears."""
         if state not in STATES:
             raise ValueError(f"unknown BLF state {state!r}")
-        if self.states.get(extension, "idle") == state:
+        if self.states.get(extension, "idle") == state and self.calls.get(extension) == call:
             return
         self.states[extension] = state
+        if call is None or state == "idle":
+            self.calls.pop(extension, None)
+        else:
+            self.calls[extension] = call
         for sub in list(self.subscriptions.values()):
             if sub.extension == extension:
                 self._notify(sub, "active")
@@ -124,17 +142,41 @@ class Blf:
         state = self.states.get(sub.extension, "idle")
         host = self.stack.transports.local_address(sub.dialog.peer.host)
         entity = escape(f"sip:{sub.extension}@{host}")
-        ext = escape(sub.extension)
-        direction = ' direction="recipient"' if state == "ringing" else ""
+        call = self.calls.get(sub.extension)
+        if call is None:
+            direction = ' direction="recipient"' if state == "ringing" else ""
+            dialog = (f'<dialog id="{escape(sub.extension)}"{direction}>'
+                      f"<state>{STATES[state]}</state></dialog>")
+        else:
+            attrs = {"id": call.call_id, "call-id": call.call_id, "local-tag": call.local_tag,
+                     "remote-tag": call.remote_tag, "direction": call.direction}
+            text = " ".join(f'{k}="{escape(v, {chr(34): "&quot;"})}"' for k, v in attrs.items())
+            remote = escape(f"sip:{call.remote}@{host}")
+            dialog = (f"<dialog {text}><state>{STATES[state]}</state>"
+                      f"<remote><identity>{remote}</identity></remote></dialog>")
         xml = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="{sub.version}"'
-            f' state="full" entity="{entity}">\n'
-            f'<dialog id="{ext}"{direction}><state>{STATES[state]}</state></dialog>\n'
-            "</dialog-info>\n"
+            f' state="full" entity="{entity}">\n{dialog}\n</dialog-info>\n'
         )
         sub.version += 1
         return xml.encode()
+
+
+def call_info(leg: SipLeg) -> CallInfo | None:
+    """This call as the phone's busy lamp watchers see it (RFC 4235)."""
+    if leg.dialog is not None:
+        phone_tag, box_tag, call_id = (leg.dialog.remote_tag, leg.dialog.local_tag,
+                                       leg.dialog.call_id)
+    elif leg.forks:
+        invite = leg.forks[0].invite
+        phone_tag, box_tag = "", header_tag(invite.headers.get("from") or "")
+        call_id = invite.call_id
+    else:
+        return None
+    if leg.direction == "outbound":
+        return CallInfo(call_id, phone_tag, box_tag, "recipient", leg.caller.number)
+    return CallInfo(call_id, phone_tag, box_tag, "initiator", leg.dialled)
 
 
 def _to_tag(request: Request) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from drivers.base import CallerId, Cause, Leg, LegListener, LegState
 
+from .causes import CAUSE_STATUS, STATUS_CAUSE
 from .dialog import Dialog
 from .headers import NameAddr, parse_name_addr, parse_uri, quote_display
 from .message import Request, Response
@@ -30,20 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# RFC 3398 section 7.2.4 / 8.2.6.1: SIP status <-> Q.850 cause.
-STATUS_CAUSE = {
-    404: Cause.UNALLOCATED_NUMBER, 408: Cause.NO_USER_RESPONSE, 410: Cause.UNALLOCATED_NUMBER,
-    480: Cause.NO_ANSWER, 484: Cause.INVALID_NUMBER_FORMAT, 486: Cause.USER_BUSY,
-    487: Cause.NORMAL_CLEARING, 488: Cause.BEARERCAPABILITY_NOTAVAIL, 600: Cause.USER_BUSY,
-    603: Cause.CALL_REJECTED, 503: Cause.NORMAL_CIRCUIT_CONGESTION,
-}
-CAUSE_STATUS = {
-    Cause.USER_BUSY: 486, Cause.NO_ANSWER: 480, Cause.NO_USER_RESPONSE: 408,
-    Cause.CALL_REJECTED: 603, Cause.UNALLOCATED_NUMBER: 404, Cause.NO_ROUTE_DESTINATION: 404,
-    Cause.INVALID_NUMBER_FORMAT: 484, Cause.SUBSCRIBER_ABSENT: 480,
-    Cause.NORMAL_CIRCUIT_CONGESTION: 503, Cause.SWITCH_CONGESTION: 503,
-    Cause.BEARERCAPABILITY_NOTAVAIL: 488, Cause.NORMAL_CLEARING: 480,
-}
 
 
 class Fork:
@@ -124,7 +111,8 @@ class SipLeg(Leg):
             log.warning("leg %s: %s", self.id, error)
             self._finish(Cause.SWITCH_CONGESTION, remote=False)
             return
-        if self.ended:
+        if self.ended:  # hung up while the socket was opening: it is not needed
+            self.rtp.close()
             return
         call_id, tag = secrets.token_hex(12), new_tag()
         for binding in bindings:
@@ -135,6 +123,7 @@ class SipLeg(Leg):
                 lambda tx, r, f=fork: self._fork_response(f, r),
                 lambda tx, f=fork: self._fork_failed(f, 408),
             )
+        self.sip.leg_state_changed(self)  # the lamp can now name the call (BLF pickup)
 
     def _invite(self, binding: Binding, call_id: str, tag: str) -> Request:
         peer, host = binding.peer, self.sip.domain_for(binding.peer)
@@ -246,10 +235,15 @@ class SipLeg(Leg):
             self._finish(Cause.BEARERCAPABILITY_NOTAVAIL, remote=False)
             return
         if self.ended:  # CANCEL arrived while the RTP socket was opening
+            self.rtp.close()
             return
         self.sip.bind_dialog(self)
         self.sip.leg_state_changed(self)
-        self.sip.host.incoming(self)
+        try:
+            self.sip.host.incoming(self)
+        except Exception:  # the core's bug must not leave the phone hanging on 100 Trying
+            log.exception("leg %s: the core failed to take the call", self.id)
+            await self.hangup(Cause.TEMPORARY_FAILURE)
 
     def _respond(self, status: int, with_sdp: bool = False) -> None:
         assert self.invite_tx is not None and self.dialog is not None

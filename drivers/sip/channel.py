@@ -18,17 +18,20 @@ from urllib.parse import unquote
 from drivers.base import CallerId, Cause, Channel, ChannelHost, LegListener, LegState, Unreachable
 
 from .auth import AuthGuard, DigestAuthenticator
-from .blf import Blf
+from .blf import Blf, call_info
 from .call import SipLeg
 from .headers import header_tag, parse_name_addr, parse_uri, split_hostport
 from .message import Request, Response
 from .registrar import Binding, RegisterError, Registrar, apply_register_error
 from .rtp import PlayoutTicker, RtpSession, parse_port_range
+from .sdp import CODECS
 from .stack import SipStack, make_response
 from .transaction import InviteServerTransaction, Peer, ServerTransaction
 from .transfer import parse_replaces
 
 log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 10.0  # between attempts to open the SIP port after a failure
 
 DEFAULTS: dict[str, Any] = {
     "listen": "0.0.0.0:5060", "tcp": True, "rtp_ports": "10000-20000", "realm": "callbox",
@@ -64,7 +67,9 @@ class SipChannel(Channel):
         self.blf = Blf(self.stack, self.clock)
         self.ticker = PlayoutTicker(self.clock)
         self.rtp_ports = parse_port_range(str(s["rtp_ports"]))
-        self.codecs = tuple(c.strip().upper() for c in str(s["codecs"]).split(","))
+        self.codecs = tuple(c.strip().upper() for c in str(s["codecs"]).split(",") if c.strip())
+        if not self.codecs or set(self.codecs) - set(CODECS):
+            raise ValueError(f"codecs must be among {', '.join(CODECS)}, not {s['codecs']!r}")
         self.legs: set[SipLeg] = set()
         self.dialogs: dict[tuple[str, str], SipLeg] = {}
         self.invites: dict[tuple, SipLeg] = {}
@@ -73,6 +78,7 @@ class SipChannel(Channel):
         self.error = ""
         self._tasks: set[asyncio.Task] = set()
         self._qualify_timer: Any = None
+        self._retry_timer: Any = None
         self.handlers: dict[str, Callable[[ServerTransaction, Request], None]] = {
             "REGISTER": self._on_register, "INVITE": self._on_invite,
             "OPTIONS": self._on_options, "SUBSCRIBE": self._on_subscribe,
@@ -85,19 +91,32 @@ class SipChannel(Channel):
             await self.stack.start(host, port if port is not None else 5060,
                                    bool(self.settings["tcp"]))
         except OSError as error:
+            # The contract: never raise for a missing device.  Report, and try again
+            # (at boot the address may not be configured yet, or the port still busy).
             self.state = "error"
             self.error = str(error)
             log.error("SIP channel %s cannot listen on %s: %s", self.name, host, error)
             self.host.channel_changed(self)
+            self._retry_timer = self.clock.call_later(RETRY_SECONDS, self._retry_start)
             return
         self.state = "running"
+        self.error = ""
         self._schedule_qualify()
         self.host.channel_changed(self)
 
+    def _retry_start(self) -> None:
+        self._retry_timer = None
+        if self.state == "error":
+            self._spawn(self.start())
+
     async def stop(self) -> None:
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
         for leg in list(self.legs):
             await leg.hangup(Cause.NORMAL_CLEARING)
         self.blf.close()
+        self.registrar.close()
         if self._qualify_timer is not None:
             self._qualify_timer.cancel()
         for task in list(self._tasks):
@@ -204,14 +223,16 @@ class SipChannel(Channel):
 
     def leg_state_changed(self, leg: SipLeg) -> None:
         """Keep the BLF lamp of the leg's extension in step with its calls."""
-        states = [lg.state for lg in self.legs if lg.extension == leg.extension]
-        if any(s is LegState.ANSWERED for s in states):
-            state = "busy"
-        elif states:
-            state = "ringing" if leg.direction == "outbound" else "busy"
+        legs = [lg for lg in self.legs if lg.extension == leg.extension]
+        answered = [lg for lg in legs if lg.state is LegState.ANSWERED]
+        if answered:
+            state, shown = "busy", answered[0]
+        elif legs:
+            shown = leg if leg in legs else legs[0]
+            state = "ringing" if shown.direction == "outbound" else "busy"
         else:
-            state = "idle"
-        self.blf.set_state(leg.extension, state)
+            state, shown = "idle", None
+        self.blf.set_state(leg.extension, state, call_info(shown) if shown else None)
 
     # -- transaction user ---------------------------------------------------------------
     def is_banned(self, host: str) -> bool:
@@ -275,6 +296,10 @@ class SipChannel(Channel):
             for challenge in self.auth.challenges(stale=bool(result and result.stale)):
                 response.headers.add("www-authenticate", challenge)
             tx.respond(response)
+            if request.method != "INVITE":
+                # A challenge is answered statelessly, as registrars do: a retransmitted
+                # request just gets a fresh nonce, and a REGISTER storm leaves no state.
+                tx.terminate()
             return None
         if self.guard.failure(host, result.user):
             log.warning("SIP source %s banned after failed logins (last user %r)",

@@ -45,9 +45,15 @@ class JitterBuffer:
         self._transit = transit
         self.target = max(self.min_frames,
                           min(self.max_frames, math.ceil(3 * self.jitter / FRAME_SECONDS) + 1))
-        if self._next is not None and ((seq - self._next) & 0xFFFF) >= 0x8000:
-            self.stats["late"] += 1
-            return
+        if self._next is not None:
+            ahead = (seq - self._next) & 0xFFFF
+            if ahead >= 0x8000:
+                if 0x10000 - ahead <= 50:  # a second or less behind: just late
+                    self.stats["late"] += 1
+                    return
+                self.reset()  # far behind: the sender restarted its numbering
+            elif ahead > 100:  # two seconds ahead: a jump, not loss; follow it
+                self.reset()
         if self._next is None:
             self._next = seq
         self._packets[seq] = pcm
@@ -68,7 +74,8 @@ class JitterBuffer:
         if pcm is None:
             self.stats["lost"] += 1
             self._concealed += 1
-            return self._last[: FRAME_BYTES] if self._concealed == 1 else bytes(FRAME_BYTES)
+            # the last good frame at -6 dB once (computed only now: loss is rare), then silence
+            return _half(self._last) if self._concealed == 1 else bytes(FRAME_BYTES)
         self._concealed = 0
         return pcm
 
@@ -88,7 +95,7 @@ class JitterBuffer:
             self._carry += pcm
         frame, self._carry = self._carry[:FRAME_BYTES], self._carry[FRAME_BYTES:]
         if self._concealed == 0:
-            self._last = _half(frame)
+            self._last = frame
         # the buffer grew past what the jitter needs: drop one frame to cut latency
         if len(self._packets) > self.target + 2:
             self._skip()

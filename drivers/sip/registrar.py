@@ -167,10 +167,14 @@ class Registrar:
             binding.timer.cancel()
         self.on_change(binding.extension, state, binding)
 
-    def remove_all(self) -> None:
-        for extension in list(self._bindings):
-            for binding in self.bindings(extension):
-                self._remove(binding, "unregistered")
+    def close(self) -> None:
+        """Forget every binding without events: the channel is stopping, and phones
+        register again when it is back (their bindings were only in memory)."""
+        for current in self._bindings.values():
+            for binding in current.values():
+                if binding.timer is not None:
+                    binding.timer.cancel()
+        self._bindings.clear()
 
     def contact_headers(self, bindings: list[Binding]) -> list[str]:
         now = self.clock.monotonic()

@@ -65,6 +65,9 @@ class PlayoutTicker:
 
     def remove(self, session: RtpSession) -> None:
         self.sessions.discard(session)
+        if not self.sessions and self._timer is not None:
+            self._timer.cancel()  # idle: no 50 Hz wake-ups without calls
+            self._timer = None
 
     def _tick(self) -> None:
         for session in list(self.sessions):
@@ -82,7 +85,7 @@ class PlayoutTicker:
         self._timer = self.clock.call_later(self._due - now, self._tick)
 
 
-class RtpSession(asyncio.DatagramProtocol):
+class RtpSession:
     def __init__(
         self, clock: Clock, ticker: PlayoutTicker, on_frame: Callable[[bytes], None],
         on_dtmf: Callable[[str], None],
@@ -91,10 +94,15 @@ class RtpSession(asyncio.DatagramProtocol):
         self.ticker = ticker
         self.on_frame = on_frame
         self.on_dtmf = on_dtmf
-        self.transport: asyncio.DatagramTransport | None = None
+        # A plain non-blocking socket read from the loop's selector: asyncio's datagram
+        # transport costs a loop callback per packet, and media is 50 packets a second
+        # per leg.  A full send buffer drops the packet: late audio is useless anyway.
+        self.sock: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.local_port = 0
         self.remote: tuple[str, int] | None = None
         self.latched = False
+        self.remote_ssrc: int | None = None
         self.codec = "PCMU"
         self.pt = 0
         self.dtmf_pt: int | None = None
@@ -108,7 +116,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self._dtmf_timer: Timer | None = None
         self._dtmf_seen: set[int] = set()
         self.jitter = JitterBuffer()
-        self.stats = {"sent": 0, "received": 0, "ignored": 0}
+        self.stats = {"sent": 0, "received": 0, "ignored": 0, "dropped": 0}
 
     # -- setup ------------------------------------------------------------------------
     async def open(self, host: str, ports: tuple[int, int]) -> int:
@@ -117,19 +125,32 @@ class RtpSession(asyncio.DatagramProtocol):
         low, high = ports
         for _ in range(64):
             port = random.randrange(low + (low & 1), high, 2)  # RTP on even ports (3550 11)
+            sock = socket.socket(family, socket.SOCK_DGRAM)
             try:
-                await loop.create_datagram_endpoint(
-                    lambda: self, local_addr=(host, port), family=family
-                )
+                sock.bind((host, port))
             except OSError:
+                sock.close()
                 continue
-            self.local_port = port
+            sock.setblocking(False)
+            self.sock, self._loop, self.local_port = sock, loop, port
+            loop.add_reader(sock.fileno(), self._readable)
             self.ticker.add(self)
             return port
         raise OSError(f"no free RTP port in {low}-{high}")
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+    def _readable(self) -> None:
+        sock = self.sock
+        for _ in range(16):  # what queued up since the last wake-up, in one callback
+            if sock is None:
+                return
+            try:
+                data, addr = sock.recvfrom(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # ICMP unreachable from a phone that went away
+                continue
+            self.datagram_received(data, addr)
+            sock = self.sock  # a DTMF or frame callback may have closed the session
 
     def set_remote(self, host: str, port: int, codec: str, pt: int, dtmf_pt: int | None) -> None:
         if (host, port) != self.remote:
@@ -141,9 +162,11 @@ class RtpSession(asyncio.DatagramProtocol):
         self.ticker.remove(self)
         if self._dtmf_timer is not None:
             self._dtmf_timer.cancel()
-        if self.transport is not None:
-            self.transport.close()
-            self.transport = None
+        if self.sock is not None:
+            if self._loop is not None:
+                self._loop.remove_reader(self.sock.fileno())
+            self.sock.close()
+            self.sock = None
 
     # -- receiving --------------------------------------------------------------------
     def datagram_received(self, data: bytes, addr: tuple) -> None:
@@ -156,7 +179,13 @@ class RtpSession(asyncio.DatagramProtocol):
         elif source != self.remote:
             self.stats["ignored"] += 1  # a stray or spoofed stream: keep the latched one
             return
-        first, second, seq, timestamp, _ssrc = HEADER.unpack_from(data)
+        first, second, seq, timestamp, ssrc = HEADER.unpack_from(data)
+        if ssrc != self.remote_ssrc:
+            # A new source (the phone resumed from hold, or a transfer changed the far
+            # end): its sequence numbers start anywhere, so the buffer starts afresh.
+            if self.remote_ssrc is not None:
+                self.jitter.reset()
+            self.remote_ssrc = ssrc
         offset = 12 + 4 * (first & 0x0F)
         if first & 0x10:  # header extension (RFC 3550 5.3.1)
             if len(data) < offset + 4:
@@ -193,11 +222,15 @@ class RtpSession(asyncio.DatagramProtocol):
 
     # -- sending ----------------------------------------------------------------------
     def _send(self, pt: int, payload: bytes, marker: bool, timestamp: int) -> None:
-        if self.transport is None or self.remote is None:
+        if self.sock is None or self.remote is None:
             return
         header = HEADER.pack(0x80, (0x80 if marker else 0) | pt, self.seq, timestamp, self.ssrc)
         self.seq = (self.seq + 1) & 0xFFFF
-        self.transport.sendto(header + payload, self.remote)
+        try:
+            self.sock.sendto(header + payload, self.remote)
+        except OSError:  # full buffer or unreachable: this packet is lost, the next may go
+            self.stats["dropped"] += 1
+            return
         self.stats["sent"] += 1
 
     def send_frame(self, frame: bytes) -> None:

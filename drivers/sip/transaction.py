@@ -153,7 +153,8 @@ class TransactionLayer:
 
     def close(self) -> None:
         for tx in [*self.servers.values(), *self.clients.values()]:
-            tx.timers.stop_all()
+            if getattr(tx, "_timers", True) is not None:
+                tx.timers.stop_all()
         if self._sweep is not None:
             self._sweep.cancel()
         self._lingering.clear()
@@ -164,6 +165,10 @@ class TransactionLayer:
 class ServerTransaction:
     """Non-INVITE server transaction (RFC 3261 17.2.2)."""
 
+    # Thousands linger at once under a REGISTER storm (Timer J): keep them small.
+    __slots__ = ("layer", "request", "peer", "key", "state", "last", "_timers",
+                 "on_ack_timeout")
+
     def __init__(self, layer: TransactionLayer, request: Request, peer: Peer, key: tuple):
         self.layer = layer
         self.request = request
@@ -171,7 +176,14 @@ class ServerTransaction:
         self.key = key
         self.state = "trying"
         self.last: bytes | None = None
-        self.timers = Timers(layer.clock)
+        self._timers: Timers | None = None
+        self.on_ack_timeout: Callable[[], None] | None = None  # INVITE: no ACK for our 2xx
+
+    @property
+    def timers(self) -> Timers:
+        if self._timers is None:
+            self._timers = Timers(self.layer.clock)
+        return self._timers
 
     def respond(self, response: Response) -> None:
         if self.state in ("completed", "confirmed", "terminated", "accepted"):
@@ -198,14 +210,15 @@ class ServerTransaction:
 
     def terminate(self) -> None:
         self.state = "terminated"
-        self.timers.stop_all()
+        if self._timers is not None:
+            self._timers.stop_all()
         self.layer.servers.pop(self.key, None)
 
 
 class InviteServerTransaction(ServerTransaction):
     """INVITE server transaction (RFC 3261 17.2.1 with RFC 6026 'Accepted')."""
 
-    on_ack_timeout: Callable[[], None] | None = None  # the TU: no ACK for our 2xx
+    __slots__ = ()
 
     def _final(self, response: Response) -> None:
         t1, reliable = self.layer.t1, self.peer.reliable
@@ -245,10 +258,14 @@ class InviteServerTransaction(ServerTransaction):
         elif self.state == "accepted":
             self.state = "confirmed"
             self.timers.stop("G")
+            self.on_ack_timeout = None  # lets the call go while Timer L runs out
 
     def retransmission(self, request: Request) -> None:
         if request.method == "ACK":
-            self.ack()
+            # Branch matching alone (17.2.3) would let a stray ACK from another INVITE of
+            # the same call, re-sent with a reused Via, silence our 2xx retransmissions.
+            if request.cseq[0] == self.request.cseq[0]:
+                self.ack()
         elif self.state in ("proceeding", "completed") and self.last is not None:
             self.layer.send(self.last, self.peer)
 

@@ -212,7 +212,18 @@ async def test_blf_subscription_follows_calls_and_api():
         for notify in watcher.requests("NOTIFY"):
             watcher.send_raw(make_response(notify, 200).encode())
         leg = channel.originate("102", CallerId("5550001"), Recorder())
-        await wait_until(lambda: states()[-1:] == ["early"], what="ringing lamp")
+        await wait_until(lambda: states()[-1:] == ["early"] and target.requests("INVITE"),
+                         what="ringing lamp")
+        await wait_until(lambda: 'call-id="' in watcher.requests("NOTIFY")[-1].body.decode())
+        ns = {"d": "urn:ietf:params:xml:ns:dialog-info"}
+        lamp = ElementTree.fromstring(watcher.requests("NOTIFY")[-1].body).find("d:dialog", ns)
+        ringing_invite = target.requests("INVITE")[0]
+        assert lamp.get("call-id") == ringing_invite.call_id
+        assert lamp.get("direction") == "recipient"
+        assert lamp.findtext("d:remote/d:identity", namespaces=ns).startswith("sip:5550001@")
+        # what a BLF key's pickup would send back in Replaces names the ringing leg
+        pickup = f"{lamp.get('call-id')};to-tag={lamp.get('remote-tag')};from-tag=x"
+        assert channel.find_leg(pickup) is leg
         await leg.hangup()
         await wait_until(lambda: states()[-1:] == ["terminated"], what="idle lamp")
         channel.set_extension_state("102", "busy")
@@ -366,3 +377,44 @@ async def test_invite_with_replaces_names_the_dialog_it_takes_over():
         await ringing.hangup()
         for phone in (ringing_phone, picker):
             phone.close()
+
+
+async def test_a_failing_core_gets_the_phone_a_503_not_silence():
+    async with sip_channel() as (channel, host):
+        def broken(leg) -> None:
+            raise RuntimeError("core bug")
+
+        host.incoming = broken  # type: ignore[method-assign]
+        (phone,) = await registered(channel, "101")
+        invite = phone.request("INVITE", uri=f"sip:200@127.0.0.1:{channel.port}",
+                               to="<sip:200@127.0.0.1>", call_id="broken-core",
+                               headers={"content-type": "application/sdp"},
+                               body=phone_sdp(40060))
+        assert (await phone.with_auth(invite)).status == 503
+        assert channel.legs == set()
+        phone.close()
+
+
+async def test_update_holds_and_unsubscribe_ends_blf():
+    async with sip_channel() as (channel, host):
+        (phone,) = await registered(channel, "101")
+        leg, ok = await _call_in(channel, host, phone, "5551234", rtp_port=40070)
+        update = in_dialog(phone, ok, "UPDATE", content_type="application/sdp")
+        update.body = phone_sdp(40070, "inactive")
+        answer_ = await phone.transact(update)
+        assert answer_.status == 200 and parse_sdp(answer_.body).direction == "inactive"
+        assert leg.listener.events[-1] == ("hold", True)
+        assert leg.rtp.send_enabled is False
+        subscribe = phone.request("SUBSCRIBE", uri=f"sip:103@127.0.0.1:{channel.port}",
+                                  to="<sip:103@127.0.0.1>", call_id="blf-x",
+                                  headers={"event": "dialog", "expires": "120"})
+        ok2 = await phone.with_auth(subscribe)
+        assert ok2.status == 200 and len(channel.blf.subscriptions) == 1
+        unsubscribe = phone.request("SUBSCRIBE", uri=f"sip:103@127.0.0.1:{channel.port}",
+                                    to=ok2.headers.get("to"), call_id="blf-x",
+                                    headers={"event": "dialog", "expires": "0"})
+        assert (await phone.with_auth(unsubscribe)).status == 200
+        assert channel.blf.subscriptions == {}
+        await wait_until(lambda: any("terminated" in (n.headers.get("subscription-state") or "")
+                                     for n in phone.requests("NOTIFY")))
+        phone.close()

@@ -207,7 +207,7 @@ async def test_calls_survive_packet_loss():
     """sipp drops 10 % of what it sends and receives; retransmissions on both sides
     (Timer A/E at sipp, G and the 2xx retransmission here) must complete every call."""
     sipp = require_tool("sipp")
-    async with sip_channel(t1=0.1) as (channel, host):
+    async with sip_channel() as (channel, host):  # same T1 as sipp: timers must agree
         with tempfile.TemporaryDirectory() as tmp:
             rc, out = await run_sipp(sipp, sipp_args(
                 channel.port, "uac_call.xml", "-s", "5551234", "-au", "101",

@@ -155,3 +155,27 @@ def test_jitter_buffer_reorders_conceals_and_adapts():
     for i in range(200):  # packets with +-30 ms of jitter make the target grow
         jb.put(100 + i, (100 + i) * 160, frame(1), i * 0.02 + (0.03 if i % 2 else 0))
     assert jb.target > steady
+
+
+def test_ack_with_another_cseq_does_not_stop_2xx_retransmission():
+    wire = Wire()
+    invite = request("INVITE")
+    invite.headers.set("cseq", "2 INVITE")
+    tx = wire.layer.new_server(invite, UDP)
+    tx.respond(make_response(invite, 200, to_tag="b"))
+    stray = request("ACK")
+    stray.headers.set("cseq", "1 ACK")  # the ACK of an earlier 401, re-sent with our branch
+    tx.retransmission(stray)
+    wire.clock.advance(2)
+    assert wire.times() == [0, 0.5, 1.5]  # still retransmitting until the real ACK
+
+
+def test_jitter_buffer_follows_a_restarted_sequence():
+    jb = JitterBuffer(min_frames=1, max_frames=10)
+    for i in range(5):
+        jb.put(40000 + i, i * 160, frame(1), i * 0.02)
+    assert [jb.pop() for _ in range(3)][-1] == frame(1)
+    for i in range(5):  # the phone came back from hold with new numbering, far behind
+        jb.put(100 + i, 10_000 + i * 160, frame(2), 1 + i * 0.02)
+    out = [jb.pop() for _ in range(6)]
+    assert frame(2) in out and jb.stats["late"] == 0
