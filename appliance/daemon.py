@@ -69,6 +69,11 @@ class Daemon:
         log.info("callbox ready: web %s, sip %s, data %s", self.config.web_listen,
                  self.config.sip_listen, self.config.data_dir)
 
+    def _load_phone_secrets(self) -> None:
+        rows = self.store.query("SELECT extension, password FROM phones")
+        self._phone_secrets.clear()
+        self._phone_secrets.update({r["extension"]: r["password"] for r in rows})
+
     def _start_hotplug(self) -> None:
         """Follow USB modems by identity; without udev (a container, a test) lines given
         by path still work."""
@@ -90,15 +95,15 @@ class Daemon:
             log.warning("no SIP driver installed: operators' phones cannot register")
             return
         host, port = self.config.sip_address
-        store = self.store
-
-        def credentials(extension: str) -> str | None:
-            # read live: a phone added in the web can register at once
-            rows = store.query("SELECT password FROM phones WHERE extension = ?", (extension,))
-            return rows[0]["password"] if rows else None
-
-        settings = {**(store.setting("sip") or {}), "listen": f"{host}:{port}",
-                    "rtp_ports": self.config.rtp_ports, "credentials": credentials}
+        # phones' secrets in memory: the SIP stack asks on the loop for every request, so
+        # no disk read there; refreshed whenever phones change (here or from the CLI)
+        self._phone_secrets: dict[str, str] = {}
+        self._load_phone_secrets()
+        self.bus.subscribe(lambda e: e.data.get("what") == "phone" and
+                           self._load_phone_secrets(), "config.changed")
+        settings = {**(self.store.setting("sip") or {}), "listen": f"{host}:{port}",
+                    "rtp_ports": self.config.rtp_ports,
+                    "credentials": self._phone_secrets.get}
         channel = cls("phones", settings, self.board)
         await self.board.add_channel(channel)
 
@@ -131,6 +136,7 @@ class Daemon:
             self._config_version = version
             self.board.directory.settings_changed()
             self.board.load_config()
+            self._load_phone_secrets()
             self.board.spawn(self.board.sync_lines(), "sync lines")
         self.clock.call_later(CONFIG_POLL_SECONDS, self._tick_config)
 

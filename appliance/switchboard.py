@@ -449,7 +449,7 @@ class Switchboard:
             return
         if call.operator_leg is not leg or call.ended:
             return  # a ring we stopped ourselves
-        self.acd.call_ended(call.id, by="operator")
+        self.acd.call_ended(call.id, by="operator", hold_seconds=call.hold_seconds)
         self.hangup(call.caller_leg, Cause.NORMAL_CLEARING)
         self._finish(call, cause, "operator")
 
@@ -468,7 +468,7 @@ class Switchboard:
             self.bus.publish("queue.leave", call_id=call.id, queue=call.queue, reason="abandon")
         elif call.state == "connected":
             if call.in_acd:
-                self.acd.call_ended(call.id, by="caller")
+                self.acd.call_ended(call.id, by="caller", hold_seconds=call.hold_seconds)
             self.hangup(call.operator_leg, Cause.NORMAL_CLEARING)
         else:  # in a flow, or a transfer still ringing
             self.hangup(call.operator_leg, Cause.NORMAL_CLEARING)
