@@ -39,13 +39,16 @@ class Acd(CallerSide):
             self._dirty_queues[cfg.name] = None
             self._run()
             return
+        # memberships may name a queue before it exists: take those operators out of the
+        # indexes first, so the new queue is counted once, when they are put back
+        members = [op for op in self.ops.values() if cfg.name in op.queues]
+        for op in members:
+            self._unindex(op)
         q = QueueState(cfg)
         self.queues[cfg.name] = q
-        for op in self.ops.values():  # memberships may name a queue before it exists
-            if cfg.name in op.queues:
-                self._unindex(op)
-                q.add_member(op.name, op.queues[cfg.name])
-                self._sync(op)
+        for op in members:
+            q.add_member(op.name, op.queues[cfg.name])
+            self._sync(op)
         self._run()
 
     def remove_queue(self, name: str) -> None:

@@ -390,3 +390,14 @@ def test_the_invariant_checker_sees_a_broken_state(h: Harness):
     problems = " ".join(check(h.acd))
     assert "bob rings for 'c1'" in problems
     assert "available index" in problems
+
+
+def test_a_queue_removed_and_added_again_counts_its_members_once(h: Harness):
+    h.queue("sales")
+    h.operators("alice", "bob")
+    h.acd.remove_queue("sales")
+    h.queue("sales", join_empty=False)
+    assert check(h.acd) == []
+    assert h.acd.queues["sales"].logged_in_count == 2
+    h.acd.enqueue("c1", "sales", "+1")
+    assert len(h.ringing()) == 1
