@@ -65,6 +65,7 @@ ARGS = {
     "advance": st.tuples(st.sampled_from([0.1, 0.5, 1, 2.3, 3, 7, 9.9, 20, 60])),
     "move": st.tuples(st.sampled_from(OPERATORS), memberships),
     "rebuild": st.tuples(st.sampled_from(QUEUES)),  # the installer removes and re-adds a queue
+    "recreate": st.tuples(st.sampled_from(OPERATORS), memberships),  # same for an operator
 }
 # Arrivals, answers, call ends and time are drawn more often, so calls get far enough.
 KINDS = ["arrive"] * 5 + ["answer"] * 4 + ["end"] * 3 + ["advance"] * 4 + [
@@ -155,6 +156,9 @@ class Traffic:
         elif kind == "advance":
             self.clock.advance(args[0])
         elif kind == "move":
+            acd.configure_operator(args[0], args[1])
+        elif kind == "recreate":
+            acd.remove_operator(args[0])
             acd.configure_operator(args[0], args[1])
         elif kind == "rebuild":
             acd.remove_queue(args[0])
