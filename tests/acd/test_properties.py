@@ -1,6 +1,8 @@
 """Property tests: random traffic (arrivals, answers, misses, hang-ups, pauses, logouts,
 callbacks, transfers, time passing) against the ACD's invariants.
 
+ACD_PROPERTY_TRACE=1 prints each example's steps (with -s).
+
 After every step the whole state must be consistent (``invariants.check``) and the
 phones the fake switchboard has ringing must be exactly the rings the ACD believes in.
 At the end everything still open is closed, and the queue log must tell each caller's
@@ -266,7 +268,11 @@ def assert_wrapup_never_cut(events: list, ring_times) -> None:
 )
 def test_random_traffic_keeps_every_invariant(options, members, steps, seed):
     traffic = Traffic(options, members, seed)
+    if os.environ.get("ACD_PROPERTY_TRACE"):
+        print("EXAMPLE")
     for action in steps:
+        if os.environ.get("ACD_PROPERTY_TRACE"):
+            print("STEP", traffic.clock.monotonic(), action)
         traffic.run(action)
         traffic.assert_consistent()
     traffic.close_everything()
