@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import tornado.httpserver
 import tornado.netutil
-from conftest import require_tool
+from tests.conftest import require_tool
 from fakebox import FakeBox
 
 from web.app import HTTP_LIMITS, make_app
