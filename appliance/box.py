@@ -145,6 +145,22 @@ class Box:
                                "expires_in": info.get("expires_in")}
         return result
 
+    def banned(self) -> list[dict[str, Any]]:
+        rows = []
+        for channel in self.board.channels.values():
+            listing = getattr(channel, "banned", None)
+            if channel.role == "phones" and listing is not None:
+                rows.extend(listing())
+        return rows
+
+    def unban(self, source: str) -> bool:
+        done = False
+        for channel in self.board.channels.values():
+            lift = getattr(channel, "unban", None)
+            if channel.role == "phones" and lift is not None:
+                done = lift(source) or done
+        return done
+
     # -- actions -------------------------------------------------------------------------------
     async def set_operator_state(self, name: str, state: str, reason: str = "") -> None:
         acd = self.board.acd
