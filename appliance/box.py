@@ -134,14 +134,32 @@ class Box:
             if channel.role != "phones":
                 continue
             status = channel.status()
-            registered = status.get("registered", {})
+            registered = status.get("phones", status.get("registered", {}))
             if isinstance(registered, list):  # the loopback driver lists extensions
-                registered = {ext: {} for ext in registered}
-            for ext, info in registered.items():
+                registered = {ext: [{}] for ext in registered}
+            for ext, bindings in registered.items():
+                info = (bindings[0] if isinstance(bindings, list) and bindings else
+                        bindings if isinstance(bindings, dict) else {})
                 result[ext] = {"registered": True, "contact": info.get("contact", ""),
                                "user_agent": info.get("user_agent", ""),
                                "expires_in": info.get("expires_in")}
         return result
+
+    def banned(self) -> list[dict[str, Any]]:
+        rows = []
+        for channel in self.board.channels.values():
+            listing = getattr(channel, "banned", None)
+            if channel.role == "phones" and listing is not None:
+                rows.extend(listing())
+        return rows
+
+    def unban(self, source: str) -> bool:
+        done = False
+        for channel in self.board.channels.values():
+            lift = getattr(channel, "unban", None)
+            if channel.role == "phones" and lift is not None:
+                done = lift(source) or done
+        return done
 
     # -- actions -------------------------------------------------------------------------------
     async def set_operator_state(self, name: str, state: str, reason: str = "") -> None:
@@ -165,7 +183,7 @@ class Box:
     def _operator_view(self, name: str):
         try:
             return self.board.acd.operator(name)
-        except KeyError as exc:
+        except (KeyError, ValueError) as exc:
             raise ValidationError({"operator": "no such operator"}) from exc
 
     async def click_to_call(self, operator: str, number: str) -> str:
@@ -223,6 +241,6 @@ def _line_state(status: dict[str, Any]) -> str:
     state = status.get("state", "")
     if state in ("idle", "ringing", "in_call", "down"):
         return state
-    if state == "ready":
-        return "in_call" if status.get("calls") else "idle"
+    if state in ("up", "ready"):
+        return "in_call" if status.get("calls") or status.get("call") else "idle"
     return "down"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import json
 import logging
 import re
 import sqlite3
@@ -110,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     l_sub.add_parser("list", parents=[common])
     rm = l_sub.add_parser("remove", parents=[common])
     rm.add_argument("name")
+
+    setting = sub.add_parser("setting", parents=[common], help="site settings")
+    s_sub = setting.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    put = s_sub.add_parser("set", parents=[common])
+    put.add_argument("key")
+    put.add_argument("value", help="JSON (true, 5, \"text\", {...}) or plain text")
+    s_sub.add_parser("list", parents=[common])
 
     calls = sub.add_parser("calls", parents=[common], help="call records")
     calls.add_argument("--since", help="ISO date/time (UTC) or 7d / 12h / 30m ago")
@@ -335,6 +343,26 @@ def calls_list(admin: Admin, args) -> int:
     return 0
 
 
+SETTING_KEY_RE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
+
+
+def setting_set(admin: Admin, args) -> int:
+    if not SETTING_KEY_RE.match(args.key):
+        raise CliError(f"setting name {args.key!r}: lower-case letters, digits, _ and .")
+    try:
+        value = json.loads(args.value)
+    except json.JSONDecodeError:
+        value = args.value  # plain text needs no quotes
+    _run(admin.set_setting(args.key, value))
+    return 0
+
+
+def setting_list(admin: Admin, args) -> int:
+    for key, value in sorted(admin.store.settings().items()):
+        print(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    return 0
+
+
 COMMANDS = {
     ("phone", "add"): phone_add, ("phone", "list"): phone_list,
     ("phone", "remove"): phone_remove,
@@ -344,6 +372,7 @@ COMMANDS = {
     ("queue", "remove"): queue_remove,
     ("line", "add"): line_add, ("line", "list"): line_list, ("line", "remove"): line_remove,
     ("calls", None): calls_list,
+    ("setting", "set"): setting_set, ("setting", "list"): setting_list,
 }
 
 

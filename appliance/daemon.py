@@ -44,6 +44,7 @@ class Daemon:
         self.media: CallMedia | None = None
         self.notifier = Notifier()
         self.http_server: Any = None
+        self.box: Any = None
         self.web_port: int | None = None
         self._stop = asyncio.Event()
         self._config_version: Any = None
@@ -68,6 +69,11 @@ class Daemon:
         log.info("callbox ready: web %s, sip %s, data %s", self.config.web_listen,
                  self.config.sip_listen, self.config.data_dir)
 
+    def _load_phone_secrets(self) -> None:
+        rows = self.store.query("SELECT extension, password FROM phones")
+        self._phone_secrets.clear()
+        self._phone_secrets.update({r["extension"]: r["password"] for r in rows})
+
     def _start_hotplug(self) -> None:
         """Follow USB modems by identity; without udev (a container, a test) lines given
         by path still work."""
@@ -89,15 +95,15 @@ class Daemon:
             log.warning("no SIP driver installed: operators' phones cannot register")
             return
         host, port = self.config.sip_address
-        store = self.store
-
-        def credentials(extension: str) -> str | None:
-            # read live: a phone added in the web can register at once
-            rows = store.query("SELECT password FROM phones WHERE extension = ?", (extension,))
-            return rows[0]["password"] if rows else None
-
-        settings = {**(store.setting("sip") or {}), "listen": f"{host}:{port}",
-                    "rtp_ports": self.config.rtp_ports, "credentials": credentials}
+        # phones' secrets in memory: the SIP stack asks on the loop for every request, so
+        # no disk read there; refreshed whenever phones change (here or from the CLI)
+        self._phone_secrets: dict[str, str] = {}
+        self._load_phone_secrets()
+        self.bus.subscribe(lambda e: e.data.get("what") == "phone" and
+                           self._load_phone_secrets(), "config.changed")
+        settings = {**(self.store.setting("sip") or {}), "listen": f"{host}:{port}",
+                    "rtp_ports": self.config.rtp_ports,
+                    "credentials": self._phone_secrets.get}
         channel = cls("phones", settings, self.board)
         await self.board.add_channel(channel)
 
@@ -106,7 +112,7 @@ class Daemon:
 
         from .box import Box
 
-        box = Box(self)
+        box = self.box = Box(self)
         app = make_app(box, cookie_secret_path=Path(self.config.data_dir) / "cookie_secret")
         host, port = self.config.web_address
         self.http_server = app.listen(port, address=host, xheaders=False,
@@ -130,6 +136,7 @@ class Daemon:
             self._config_version = version
             self.board.directory.settings_changed()
             self.board.load_config()
+            self._load_phone_secrets()
             self.board.spawn(self.board.sync_lines(), "sync lines")
         self.clock.call_later(CONFIG_POLL_SECONDS, self._tick_config)
 
@@ -145,18 +152,23 @@ class Daemon:
 
     async def shutdown(self) -> None:
         self.notifier.stopping()
+        later = []  # simulators and the like go after the lines that use them
         for extra in self.extras:
             stop = getattr(extra, "stop", None)
-            if stop is not None:
-                result = stop()
-                if asyncio.iscoroutine(result):
-                    await result
+            result = stop() if stop is not None else None
+            if asyncio.iscoroutine(result):
+                later.append(result)
         if self.http_server is not None:
             self.http_server.stop()
         if self.board is not None:
             await self.board.stop()
         if self.media is not None:
             self.media.close()
+        for coro in later:
+            try:
+                await coro
+            except Exception:  # a simulator that already died
+                log.exception("stopping a helper failed")
         if self.store is not None:
             self.store.close()
         log.info("callbox stopped")

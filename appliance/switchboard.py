@@ -34,6 +34,12 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
+BLF_STATES = {
+    OperatorStatus.LOGGED_OUT: "idle", OperatorStatus.AVAILABLE: "idle",
+    OperatorStatus.RINGING: "ringing", OperatorStatus.ON_CALL: "busy",
+    OperatorStatus.WRAPUP: "busy", OperatorStatus.PAUSED: "busy",
+}
+LINE_UP_STATES = ("up", "ready")  # a line in one of these can place a call
 CALLBACK_DIGIT = "1"  # "press 1 to be called back without losing your place"
 RING_FAIL_REASONS = {Cause.USER_BUSY: "busy", Cause.CALL_REJECTED: "busy",
                      Cause.SUBSCRIBER_ABSENT: "unreachable",
@@ -59,6 +65,7 @@ class Switchboard:
         self.locator: Any = None  # finds modems by USB identity (drivers.hotplug), if running
         self.media: Any = None  # music on hold / prompts, set by the media layer
         bus.subscribe(self._config_changed, "config.changed")
+        bus.subscribe(self._phone_registration, "phone.registration")
 
     # -- plumbing ------------------------------------------------------------------------
     def defer(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -104,6 +111,28 @@ class Switchboard:
         for view in self.acd.operators():
             if view.name not in operators:
                 self.acd.remove_operator(view.name)
+        self._sync_operator_states()
+
+    def _phone_registration(self, event) -> None:
+        """With the site setting ``login_on_registration`` (Asterisk's static members, in
+        effect), an operator is logged in when the phone they sit at registers and logged
+        out when it goes away, so nobody rings a phone that is unplugged."""
+        extension = event.data.get("extension")
+        if not extension or not self.directory.setting("login_on_registration", False):
+            return
+        operator = self.directory.operator_at(extension)
+        if operator is None or operator not in self.directory.operators():
+            return
+        try:
+            status = self.acd.operator(operator).status
+        except ValueError:
+            return
+        state = event.data.get("state")
+        if state == "registered" and status is OperatorStatus.LOGGED_OUT:
+            self.acd.login(operator, reason="phone registered")
+        elif state in ("unregistered", "expired", "unreachable") \
+                and status is not OperatorStatus.LOGGED_OUT:
+            self.acd.logout(operator, reason=f"phone {state}")
         self._sync_operator_states()
 
     def _config_changed(self, event) -> None:
@@ -191,7 +220,7 @@ class Switchboard:
 
     def lines_up(self) -> list[str]:
         return [name for name, ch in self.channels.items()
-                if ch.role == "line" and ch.status().get("state") == "ready"]
+                if ch.role == "line" and ch.status().get("state") in LINE_UP_STATES]
 
     def phones_channel(self, extension: str) -> Channel | None:
         return next((ch for ch in self.channels.values()
@@ -420,7 +449,7 @@ class Switchboard:
             return
         if call.operator_leg is not leg or call.ended:
             return  # a ring we stopped ourselves
-        self.acd.call_ended(call.id, by="operator")
+        self.acd.call_ended(call.id, by="operator", hold_seconds=call.hold_seconds)
         self.hangup(call.caller_leg, Cause.NORMAL_CLEARING)
         self._finish(call, cause, "operator")
 
@@ -439,7 +468,7 @@ class Switchboard:
             self.bus.publish("queue.leave", call_id=call.id, queue=call.queue, reason="abandon")
         elif call.state == "connected":
             if call.in_acd:
-                self.acd.call_ended(call.id, by="caller")
+                self.acd.call_ended(call.id, by="caller", hold_seconds=call.hold_seconds)
             self.hangup(call.operator_leg, Cause.NORMAL_CLEARING)
         else:  # in a flow, or a transfer still ringing
             self.hangup(call.operator_leg, Cause.NORMAL_CLEARING)
@@ -703,8 +732,10 @@ class Switchboard:
                 self._blf(view.name, view.status)
 
     def _blf(self, operator: str, status: OperatorStatus) -> None:
+        """Show the operator's state on colleagues' busy-lamp keys (RFC 4235 states)."""
         extension = self.directory.operator_extension(operator)
+        state = BLF_STATES[status]
         for channel in self.channels.values():
             setter = getattr(channel, "set_extension_state", None)
             if channel.role == "phones" and setter is not None and extension:
-                setter(extension, status.value)
+                setter(extension, state)

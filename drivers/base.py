@@ -257,8 +257,9 @@ class Channel(ABC):
 
     @abstractmethod
     def status(self) -> dict[str, Any]:
-        """Plain facts for the installer's page: ``state`` plus whatever the channel
-        knows (model, IMEI, operator, signal, registered phones...)."""
+        """Plain facts for the installer's page: ``state`` (``starting``, ``up``, ``down``,
+        ``resetting``; only ``up`` lines are used for outbound calls) plus whatever the
+        channel knows (model, IMEI, operator, signal, registered phones...)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"

@@ -153,7 +153,7 @@ class LoopbackLine(Channel):
 
     def status(self) -> dict[str, Any]:
         live = sum(1 for leg in self.legs if not leg.ended)
-        return {"state": "ready" if self.started else "down", "model": "loopback line",
+        return {"state": "up" if self.started else "down", "model": "loopback line",
                 "calls": live}
 
 
@@ -234,5 +234,5 @@ class LoopbackPhones(Channel):
             clock.call_later(float(delay) + self._random.uniform(*talk), leg.far_end_hangup)
 
     def status(self) -> dict[str, Any]:
-        return {"state": "ready" if self.started else "down", "model": "loopback phones",
+        return {"state": "up" if self.started else "down", "model": "loopback phones",
                 "registered": sorted(self.extensions)}

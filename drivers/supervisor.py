@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Protocol
 
 from appliance.clock import Clock
@@ -132,14 +133,29 @@ class Supervisor:
         await self._find_again(REENUMERATE_SECONDS)
 
     async def _find_again(self, timeout: float) -> None:
-        """Wait for the device to reappear by identity (or just wait, without a locator)."""
+        """Wait for the device to reappear by identity (or just wait, without a locator).
+
+        A line configured by a stable name (a udev symlink, a simulator's link) comes
+        back at the same path: look at it between the locator's searches, so such a
+        line is not held down for the whole re-enumeration timeout."""
         identity = self.target.identity
         if self.locator is None or not identity:
             await self._sleep(self.retry_seconds)
             return
-        ports = await self.locator.wait_for(identity, timeout)
-        if ports:
-            self.target.relocate(ports)
+        deadline = self.clock.monotonic() + timeout
+        while self.clock.monotonic() < deadline:
+            step = min(self.retry_seconds, max(0.0, deadline - self.clock.monotonic()))
+            ports = await self.locator.wait_for(identity, step)
+            if ports:
+                self.target.relocate(ports)
+                return
+            if self._configured_ports_present():
+                return
+
+    def _configured_ports_present(self) -> bool:
+        settings = getattr(self.target, "settings", {}) or {}
+        paths = [str(settings[k]) for k in ("at", "port") if settings.get(k)]
+        return bool(paths) and all(os.path.exists(p) for p in paths)
 
     async def _sleep(self, seconds: float) -> None:
         future = asyncio.get_running_loop().create_future()

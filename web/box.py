@@ -83,6 +83,15 @@ class Box(Protocol):
         "user_agent", "expires_in" (seconds)}}``; extensions never seen may be absent."""
         ...
 
+    def banned(self) -> list[dict[str, Any]]:
+        """Addresses the SIP endpoint has blocked after repeated failed logins:
+        ``[{"source", "until" (epoch seconds), "failures", "last_user"}]``."""
+        ...
+
+    def unban(self, source: str) -> bool:
+        """Lift a block now; False when ``source`` was not blocked."""
+        ...
+
     async def set_operator_state(self, name: str, state: str, reason: str = "") -> None:
         """Log in / pause (with reason) / log out an operator (``state`` in SETTABLE_STATES).
         Publishes ``operator.state``."""

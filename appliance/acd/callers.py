@@ -158,6 +158,7 @@ class CallerSide(Dispatcher):
         else:
             self._pending_pause(op)
         self._sync(op)
+        self._forget_if_retired(op)
 
     def _wrapup_over(self, op: Operator, call_id: str) -> None:
         if self.ops.get(op.name) is not op or op.activity is not Activity.WRAPUP:
@@ -170,6 +171,7 @@ class CallerSide(Dispatcher):
         self.log(QueueEvent.WRAPUPEND, call_id=call_id, operator=op.name, wrapup=wrapped)
         self._pending_pause(op)
         self._sync(op)
+        self._forget_if_retired(op)
         self._run()
 
     def _pending_pause(self, op: Operator) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 from .api import AcdActions, CallerHistory, QueueEvent, QueueLog
 from .entries import Entry, Ring, Stage
-from .operators import Operator
+from .operators import Activity, Operator
 from .queues import QueueState
 
 # A phone that refuses at once (busy, unreachable) must not make the ACD ring it again
@@ -86,6 +86,12 @@ class Dispatcher:
     def _unindex(self, op: Operator) -> None:
         old = self._indexed.pop(op.name, (False, False, False))
         self._apply(op, old, (False, False, False))
+
+    def _forget_if_retired(self, op: Operator) -> None:
+        """An operator removed during a call is dropped once the call and wrap-up end."""
+        if op.retired and op.activity is Activity.IDLE and self.ops.get(op.name) is op:
+            self._unindex(op)
+            del self.ops[op.name]
 
     def _apply(self, op: Operator, old: tuple, new: tuple) -> None:
         for qname, penalty in op.queues.items():

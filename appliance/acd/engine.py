@@ -39,13 +39,16 @@ class Acd(CallerSide):
             self._dirty_queues[cfg.name] = None
             self._run()
             return
+        # memberships may name a queue before it exists: take those operators out of the
+        # indexes first, so the new queue is counted once, when they are put back
+        members = [op for op in self.ops.values() if cfg.name in op.queues]
+        for op in members:
+            self._unindex(op)
         q = QueueState(cfg)
         self.queues[cfg.name] = q
-        for op in self.ops.values():  # memberships may name a queue before it exists
-            if cfg.name in op.queues:
-                self._unindex(op)
-                q.add_member(op.name, op.queues[cfg.name])
-                self._sync(op)
+        for op in members:
+            q.add_member(op.name, op.queues[cfg.name])
+            self._sync(op)
         self._run()
 
     def remove_queue(self, name: str) -> None:
@@ -70,6 +73,7 @@ class Acd(CallerSide):
         op = self.ops.get(name)
         if op is None:
             op = self.ops[name] = Operator(name, since=self._now())
+        op.retired = False
         self._unindex(op)
         for qname in op.queues:
             if qname not in queues and qname in self.queues:
@@ -86,8 +90,11 @@ class Acd(CallerSide):
         self._run()
 
     def remove_operator(self, name: str) -> None:
+        """Log them out and take them out of every queue.  A call in progress (and its
+        wrap-up) runs to its end first: until then the operator is *retired*, invisible
+        in the views, and configuring the same name again brings them back as they are."""
         op = self.ops.get(name)
-        if op is None:
+        if op is None or op.retired:
             return
         if op.logged_in:
             self.logout(name, "removed")
@@ -95,17 +102,18 @@ class Acd(CallerSide):
         for qname in op.queues:
             if qname in self.queues:
                 self.queues[qname].remove_member(name)
-        if op.wrapup_timer is not None:
-            op.wrapup_timer.cancel()
-        del self.ops[name]
+        self._release_holds(op)
+        op.queues = {}
+        op.retired = True
+        self._forget_if_retired(op)
         self._run()
 
     # -- presence -------------------------------------------------------------------------
     def _op(self, name: str) -> Operator:
-        try:
-            return self.ops[name]
-        except KeyError:
-            raise ValueError(f"unknown operator {name!r}") from None
+        op = self.ops.get(name)
+        if op is None or op.retired:
+            raise ValueError(f"unknown operator {name!r}")
+        return op
 
     def login(self, name: str, reason: str = "") -> None:
         op = self._op(name)
@@ -196,7 +204,7 @@ class Acd(CallerSide):
 
     # -- views ----------------------------------------------------------------------------
     def operators(self) -> list[OperatorView]:
-        return [op.view() for op in self.ops.values()]
+        return [op.view() for op in self.ops.values() if not op.retired]
 
     def operator(self, name: str) -> OperatorView:
         return self._op(name).view()

@@ -56,7 +56,7 @@ class Operator:
     talk_in: dict[str, float] = field(default_factory=dict)  # per queue, least-talk-time
     wrapup_timer: Any = None
     held: list = field(default_factory=list)  # sorted keys of callers held for me (sticky)
-    indexed: bool = False  # whether the queues' availability indexes list me
+    retired: bool = False  # removed while a call was still up: gone once it is over
 
     # -- derived --------------------------------------------------------------------------
     @property

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 from .api import QueueEvent
@@ -29,9 +30,13 @@ class StoreQueueLog:
 
     def __call__(self, event: QueueEvent, *, call_id: str = "", queue: str = "",
                  operator: str = "", reason: str = "", **data: Any) -> None:
-        # allow_nan=False: SQLite's JSON functions reject NaN/Infinity, and a value the
-        # reports cannot read is a bug to see here, not a row to lose later.
-        payload = json.dumps(data, allow_nan=False, ensure_ascii=False)
+        try:
+            payload = json.dumps(data, allow_nan=False, ensure_ascii=False)
+        except ValueError:
+            # SQLite's JSON functions reject NaN/Infinity: keep the event, drop the number
+            log.warning("queue-log %s for %s: non-finite value in %r", event.value, call_id,
+                        data)
+            payload = json.dumps({k: _finite(v) for k, v in data.items()}, ensure_ascii=False)
         future = self.writer.execute(INSERT, (self.clock.time(), call_id, queue, operator,
                                               event.value, reason, payload))
         future.add_done_callback(self._failed)
@@ -40,3 +45,9 @@ class StoreQueueLog:
     def _failed(future: Any) -> None:
         if future.exception() is not None:
             log.error("queue-log write failed: %s", future.exception())
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -18,7 +18,10 @@ from .strategies import Strategy, get
 
 DEFAULT_HANDLE_SECONDS = 180.0  # estimate until the queue has seen a call
 HANDLE_EWMA_ALPHA = 0.2
-TIER_EPSILON = 1e-9  # float rounding: entered + 30 - entered may be 29.999999999999996
+# Float rounding: entered + 30 - entered may be 29.999999999999996.  A tier counts as
+# open from TIER_EPSILON before its instant, and the wake-up comes half of that before,
+# so whenever the rule says "open" a serve pass has already looked.
+TIER_EPSILON = 1e-6
 
 
 class QueueState:
@@ -89,17 +92,18 @@ class QueueState:
         return tiers[min(opened, len(tiers) - 1)]
 
     def next_widening(self, entered: float, now: float) -> float | None:
-        """When the tier of a caller who entered at ``entered`` opens next, if ever."""
+        """When to look again for a caller who entered at ``entered``: just before the
+        next tier opens (see TIER_EPSILON), or None if no tier is left to open."""
         step = self.cfg.penalty_step_seconds
         tiers = self.tiers()
         if step <= 0 or not self.strategy.tiers:
             return None
-        # the same rounding guard as the caller of tier_limit, so that at the very instant
-        # a tier opens this already names the next one (never "now" again)
+        # the same rounding guard as tier_limit, so that at the wake-up this already
+        # names the next tier (never "now" again)
         opened = int((now - entered + TIER_EPSILON) // step)
         if opened >= len(tiers) - 1:
             return None
-        return entered + (opened + 1) * step
+        return entered + (opened + 1) * step - TIER_EPSILON / 2
 
     # -- estimates ------------------------------------------------------------------------
     def note_handled(self, seconds: float) -> None:

@@ -27,7 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sip", default="127.0.0.1:5060")
     parser.add_argument("--rate", type=float, default=6.0, help="calls per minute")
     parser.add_argument("--operators", type=int, default=6)
-    parser.add_argument("--lines", default="loopback",
+    parser.add_argument("--lines", default="loopback,gsm,fxo",
                         help="comma list of line kinds to simulate")
     parser.add_argument("--log-level", default="warning")
     return parser.parse_args(argv)

@@ -41,6 +41,25 @@ class LoopbackCaller:
         self.leg.far_end_dtmf(digit)
 
 
+class _Closer:
+    def __init__(self, close) -> None:
+        self.stop = close
+
+
+class SimCaller:
+    """A traffic-generator handle for a caller on a simulated modem's network side."""
+
+    def __init__(self, modem, board) -> None:
+        self.modem = modem
+        self.board = board
+
+    def hangup(self) -> None:
+        self.board.spawn(self.modem.command("hangup"), "demo hangup")
+
+    def press(self, digit: str) -> None:
+        self.board.spawn(self.modem.command(f"dtmf {digit}"), "demo dtmf")
+
+
 class DemoSite:
     def __init__(self, args: Any) -> None:
         self.args = args
@@ -64,16 +83,17 @@ class DemoSite:
                                           create=admin.operator(name) is None)
             except ValidationError as exc:
                 log.warning("demo operator %s: %s", name, exc)
-        phones = LoopbackPhones("desk-phones", {
-            "extensions": [str(101 + n) for n in range(len(names))],
-            "answer_after": [2, 7], "talk_seconds": [25, 110], "no_answer_ratio": 0.1,
-        }, board)
-        await board.add_channel(phones)
-        if "loopback" in self.args.lines.split(","):
-            await self._loopback_line(daemon)
         board.load_config()
         for name in names:
             board.acd.login(name, reason="demo")
+        await self._phones(daemon, [str(101 + n) for n in range(len(names))])
+        kinds = self.args.lines.split(",")
+        if "loopback" in kinds:
+            await self._loopback_line(daemon)
+        if "gsm" in kinds:
+            await self._gsm_lines(daemon)
+        if "fxo" in kinds:
+            await self._analog_line(daemon)
         await self._logins(daemon, names[0])
         self._print_banner(daemon)
 
@@ -98,6 +118,29 @@ class DemoSite:
             await accounts.create(operator_login, password, "operator", operator=first_operator)
         daemon.demo_login = [("demo", password), (operator_login, password)]
 
+    async def _phones(self, daemon, extensions: list[str]) -> None:
+        """Operators' desk phones: simulated SIP phones registering with the box over
+        loopback, answering after a few seconds and talking for a while.  Without a SIP
+        driver the phones are software ones inside the daemon (the loopback driver)."""
+        admin, board = daemon.admin, daemon.board
+        policy = {"answer_after": (2, 7), "talk_seconds": (25, 110), "no_answer_ratio": 0.1}
+        sip = board.channels.get("phones")
+        if sip is None:
+            phones = LoopbackPhones("desk-phones", {
+                "extensions": extensions, **{k: list(v) if isinstance(v, tuple) else v
+                                             for k, v in policy.items()}}, board)
+            await board.add_channel(phones)
+            return
+        from drivers.sim.sip_phone import AnswerPolicy, PhoneBank
+
+        passwords = {p["extension"]: p["password"] for p in admin.phones()}
+        bank = PhoneBank({ext: passwords[ext] for ext in extensions},
+                         ("127.0.0.1", sip.port), local_host="127.0.0.1",
+                         policy=AnswerPolicy(**policy), clock=board.clock)
+        for ext, reason in (await bank.start()).items():
+            log.warning("demo phone %s did not register: %s", ext, reason)
+        daemon.extras.append(bank)
+
     async def _loopback_line(self, daemon) -> None:
         admin, board = daemon.admin, daemon.board
         name = "demo-line"
@@ -117,6 +160,82 @@ class DemoSite:
         generator.start()
         self.traffic.append(generator)
         daemon.extras.append(generator)
+
+    async def _gsm_lines(self, daemon) -> None:
+        """Two simulated USB modems of different families, each its own process on ptys,
+        with callers arriving on them too (one call per modem at a time, as in life)."""
+        from drivers.sim.process import SimModemProcess
+
+        admin, board = daemon.admin, daemon.board
+        workdir = Path(daemon.config.data_dir) / "sim"
+        for n, (model, imei) in enumerate((("ec25", "861234567890111"),
+                                           ("e1550", "351234567890222"))):
+            modem = await SimModemProcess.start(model, workdir, sim_busy=1.0,
+                                                extra=["--imei", imei])
+            daemon.extras.append(modem)
+            name = f"gsm{n + 1}"
+            if any(line["name"] == name for line in admin.lines()):
+                await admin.save_line(name, "gsm", modem.line_settings(), "queue:sales",
+                                      create=False)
+            else:
+                await admin.save_line(name, "gsm", modem.line_settings(), "queue:sales")
+            await board.sync_line(name)
+            self._gsm_traffic(daemon, name, modem)
+
+    async def _analog_line(self, daemon) -> None:
+        """An analog line through a simulated USRobotics voice modem on a pty: caller id
+        between rings, and callers who hang up the ways exchanges signal it."""
+        from drivers.sim.v253_demo import V253DemoLine
+
+        admin, board = daemon.admin, daemon.board
+        demo = V253DemoLine(board.clock)
+        daemon.extras.append(_Closer(demo.close))
+        name = "analog1"
+        settings = {"port": demo.path, "model": "usr5637"}
+        exists = any(line["name"] == name for line in admin.lines())
+        await admin.save_line(name, "fxo", settings, "queue:support", create=not exists)
+        await board.sync_line(name)
+
+        def live_call():
+            return next((c for c in board.calls.values() if c.line == name), None)
+
+        def place(number: str):
+            if live_call() is not None or demo.sim.in_call \
+                    or board.channels[name].status().get("state") not in ("up", "ready"):
+                return None
+            return demo.place_call(number)
+
+        def waiting(handle) -> bool:
+            call = live_call()
+            return call is not None and call.state in ("queued", "ringing")
+
+        generator = TrafficGenerator(board.clock, place, waiting,
+                                     TrafficProfile(calls_per_minute=self.args.rate / 4))
+        generator.start()
+        self.traffic.append(generator)
+        daemon.extras.insert(0, generator)
+
+    def _gsm_traffic(self, daemon, line: str, modem) -> None:
+        board = daemon.board
+
+        def live_call():
+            return next((c for c in board.calls.values() if c.line == line), None)
+
+        def place(number: str):
+            if live_call() is not None or board.channels[line].status().get("state") != "up":
+                return None  # the modem is busy or still starting: this caller got a busy tone
+            board.spawn(modem.command(f"call {number}"), "demo gsm call")
+            return SimCaller(modem, board)
+
+        def waiting(handle) -> bool:
+            call = live_call()
+            return call is not None and call.state in ("queued", "ringing")
+
+        generator = TrafficGenerator(board.clock, place, waiting,
+                                     TrafficProfile(calls_per_minute=self.args.rate / 3))
+        generator.start()
+        self.traffic.append(generator)
+        daemon.extras.insert(0, generator)
 
     def _print_banner(self, daemon) -> None:
         host, _port = daemon.config.web_address

@@ -36,6 +36,7 @@ class TrafficGenerator:
         self.placed = 0
         self.abandoned = 0
         self.callbacks = 0
+        self.busy = 0
         self._known: list[tuple[float, str]] = []  # (when they may call again, number)
         self._timer = None
         self._running = False
@@ -69,6 +70,11 @@ class TrafficGenerator:
         if not self._running:
             return
         handle = self.place_call(self._number())
+        if handle is None:  # the line was busy: that caller heard a busy tone
+            self.busy += 1
+            if not self.profile.max_calls or self.placed < self.profile.max_calls:
+                self._schedule()
+            return
         self.placed += 1
         if self.random.random() < self.profile.callback_ratio:
             self.clock.call_later(self.random.uniform(8, 20), self._ask_callback, handle)

@@ -18,6 +18,7 @@ stdin or on the unix socket given with --control; each gets one line back, "ok .
     signal 0..31|99                        +CSQ rssi
     hang | silent SECONDS | replug         faults
     status                                 JSON: calls, dialled, DTMF sent, SMS sent
+    heard FREQ [SECONDS]                   JSON: level of FREQ in what the far end heard
     quit
 """
 
@@ -104,6 +105,17 @@ class Control:
             "audio_active": sim.audio.active, "boots": sim.boots,
         }, ensure_ascii=False)
 
+    def do_heard(self, freq: str, seconds: str = "2") -> str:
+        """How loud ``freq`` Hz is in the last ``seconds`` of what the far end heard (dBFS),
+        and how many seconds were heard in all: a test checks audio through the box."""
+        from appliance.media.goertzel import tone_level_dbfs
+
+        recorded = bytes(self.sim.audio.recorded)
+        tail = recorded[-int(float(seconds) * 16000):]
+        level = tone_level_dbfs(tail, float(freq)) if len(tail) >= 320 else None
+        return "ok " + json.dumps({"freq": float(freq), "level_dbfs": level,
+                                   "heard_seconds": len(recorded) / 16000})
+
     def do_quit(self) -> str:
         self.stop()
         return "ok bye"
@@ -131,12 +143,16 @@ async def serve(args: argparse.Namespace) -> None:
     if not args.no_stdin:
         _read_stdin(loop, control)
     server = None
+    clients: set[asyncio.StreamWriter] = set()
     if args.control:
         server = await asyncio.start_unix_server(
-            lambda r, w: _client(r, w, control), path=args.control)
+            lambda r, w: _client(r, w, control, clients), path=args.control)
     await done.wait()
     if server is not None:
         server.close()
+        for writer in list(clients):  # end client sessions before the loop goes away
+            writer.close()
+        await asyncio.sleep(0)  # let their tasks see end-of-file
         os.unlink(args.control)
     host.close()
 
@@ -164,12 +180,16 @@ def _read_stdin(loop: asyncio.AbstractEventLoop, control: Control) -> None:
 
 
 async def _client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                  control: Control) -> None:
+                  control: Control, clients: set[asyncio.StreamWriter]) -> None:
+    clients.add(writer)
     try:
         while line := await reader.readline():
             writer.write((control.handle(line.decode("utf-8", "replace")) + "\n").encode())
             await writer.drain()
+    except (ConnectionError, asyncio.CancelledError):
+        pass  # the controller went away, or we are shutting down
     finally:
+        clients.discard(writer)
         writer.close()
 
 

@@ -390,3 +390,45 @@ def test_the_invariant_checker_sees_a_broken_state(h: Harness):
     problems = " ".join(check(h.acd))
     assert "bob rings for 'c1'" in problems
     assert "available index" in problems
+
+
+def test_a_queue_removed_and_added_again_counts_its_members_once(h: Harness):
+    h.queue("sales")
+    h.operators("alice", "bob")
+    h.acd.remove_queue("sales")
+    h.queue("sales", join_empty=False)
+    assert check(h.acd) == []
+    assert h.acd.queues["sales"].logged_in_count == 2
+    h.acd.enqueue("c1", "sales", "+1")
+    assert len(h.ringing()) == 1
+
+
+def test_an_operator_removed_during_a_call_and_added_back_is_still_on_it(h: Harness):
+    h.queue(wrapup_seconds=5)
+    h.operators("alice")
+    h.acd.enqueue("c1", "sales", "+1")
+    h.answer("c1", "alice")
+    h.acd.remove_operator("alice")
+    with pytest.raises(ValueError):
+        h.acd.operator("alice")
+    h.acd.configure_operator("alice", {"sales": 0})  # the installer changes their mind
+    h.acd.login("alice")
+    h.acd.enqueue("c2", "sales", "+2")
+    assert h.status("alice") == "on_call" and h.ringing() == set()  # her phone is busy
+    assert check(h.acd) == []
+    h.acd.call_ended("c1")
+    h.clock.advance(5)
+    assert h.ringing() == {("c2", "alice")}
+
+
+def test_an_operator_removed_during_a_call_goes_when_it_ends(h: Harness):
+    h.queue(wrapup_seconds=5)
+    h.operators("alice")
+    h.acd.enqueue("c1", "sales", "+1")
+    h.answer("c1", "alice")
+    h.acd.remove_operator("alice")  # logged out, so no wrap-up follows the call
+    assert "alice" in h.acd.ops and h.acd.operators() == []
+    h.acd.call_ended("c1")
+    assert "alice" not in h.acd.ops
+    assert h.log.names("c1") == ["ENTERQUEUE", "CONNECT", "COMPLETECALLER"]
+    assert check(h.acd) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -69,3 +70,19 @@ def test_a_morning_of_traffic_reads_back_as_the_expected_kpis(tmp_path: Path):
     assert alice.staffed == pytest.approx(190)  # logged in 09:00:00 to 09:03:10
     assert alice.occupancy == pytest.approx((100 + 10 + 50 + 10) / 190)
     assert result.hours[9].answered == 2
+
+
+def test_a_non_finite_number_does_not_lose_the_event(tmp_path: Path):
+    from appliance.acd.api import QueueEvent
+
+    store = open_store(tmp_path)
+    clock = VirtualClock()
+    try:
+        StoreQueueLog(store.writer, clock)(QueueEvent.CALLBACK, call_id="c1", queue="q",
+                                           position=1, estimate=float("inf"))
+        store.writer.flush(5)
+        [(event, data)] = store.db.execute("SELECT event, data FROM call_events").fetchall()
+    finally:
+        store.close()
+    assert event == "CALLBACK"
+    assert json.loads(data) == {"position": 1, "estimate": None}

@@ -344,3 +344,21 @@ def test_tiers_open_on_time_when_the_wait_started_at_an_odd_instant():
     assert h.ringing() == set()
     h.clock.advance(0.02)  # tier 2 opens (at 62.3, give or take the float sums above)
     assert h.ringing() == {("c1", "third")}
+
+
+def test_a_tier_opens_even_when_the_clock_lands_a_hair_before_it(h: Harness):
+    """2.3 + 9.9 + 0.1 == 12.299999999999999: ten seconds after 2.3 in every sense that
+    matters.  The tier is open then, and a serve pass has looked."""
+    h.queue(penalty_step_seconds=10, strategy="ring-all")
+    h.operators("first", penalty=0)
+    h.operators("second", penalty=1)
+    h.acd.enqueue("busy", "sales", "+0")
+    h.answer("busy", "first")
+    h.clock.advance(2.3)
+    h.acd.enqueue("c1", "sales", "+1")
+    h.clock.advance(9.9)
+    assert h.ringing() == set() and check(h.acd) == []
+    h.clock.advance(0.1)
+    assert h.clock.monotonic() < 12.3
+    assert h.ringing() == {("c1", "second")}
+    assert check(h.acd) == []

@@ -1,6 +1,8 @@
 """Property tests: random traffic (arrivals, answers, misses, hang-ups, pauses, logouts,
 callbacks, transfers, time passing) against the ACD's invariants.
 
+ACD_PROPERTY_TRACE=1 prints each example's steps (with -s).
+
 After every step the whole state must be consistent (``invariants.check``) and the
 phones the fake switchboard has ringing must be exactly the rings the ACD believes in.
 At the end everything still open is closed, and the queue log must tell each caller's
@@ -64,6 +66,8 @@ ARGS = {
     "late": st.tuples(st.integers(0, 20), st.sampled_from(OPERATORS)),
     "advance": st.tuples(st.sampled_from([0.1, 0.5, 1, 2.3, 3, 7, 9.9, 20, 60])),
     "move": st.tuples(st.sampled_from(OPERATORS), memberships),
+    "rebuild": st.tuples(st.sampled_from(QUEUES)),  # the installer removes and re-adds a queue
+    "recreate": st.tuples(st.sampled_from(OPERATORS), memberships),  # same for an operator
 }
 # Arrivals, answers, call ends and time are drawn more often, so calls get far enough.
 KINDS = ["arrive"] * 5 + ["answer"] * 4 + ["end"] * 3 + ["advance"] * 4 + [
@@ -87,6 +91,7 @@ class Traffic:
         self.h = Harness(self.clock, History({"+0": "ann", "+1": "ben"}), seed=seed)
         self.acd = self.h.acd
         self.wrapup = {}
+        self.options = dict(zip(QUEUES, options, strict=True))
         for name, opts in zip(QUEUES, options, strict=True):
             self.h.queue(name, **opts)
             self.wrapup[name] = opts["wrapup_seconds"]
@@ -154,6 +159,12 @@ class Traffic:
             self.clock.advance(args[0])
         elif kind == "move":
             acd.configure_operator(args[0], args[1])
+        elif kind == "recreate":
+            acd.remove_operator(args[0])
+            acd.configure_operator(args[0], args[1])
+        elif kind == "rebuild":
+            acd.remove_queue(args[0])
+            self.h.queue(args[0], **self.options[args[0]])
 
     def assert_consistent(self) -> None:
         assert check(self.acd) == []
@@ -239,9 +250,9 @@ def assert_wrapup_never_cut(events: list, ring_times) -> None:
             early = [t for t, seq, _c, op in ring_times
                      if op == e.operator and seq > i and t < until]
             assert early == [], f"{e.operator} rung during wrap-up at {early}"
-    for e in events:
-        if e.event is QueueEvent.WRAPUPEND:
-            done = next(x for x in events if x.call_id == e.call_id
+    for i, e in enumerate(events):
+        if e.event is QueueEvent.WRAPUPEND:  # the same call may be handled twice (transfer)
+            done = next(x for x in reversed(events[:i]) if x.call_id == e.call_id
                         and x.operator == e.operator and x.data.get("wrapup"))
             assert abs(e.data["wrapup"] - done.data["wrapup"]) < 1e-6
 
@@ -257,7 +268,11 @@ def assert_wrapup_never_cut(events: list, ring_times) -> None:
 )
 def test_random_traffic_keeps_every_invariant(options, members, steps, seed):
     traffic = Traffic(options, members, seed)
+    if os.environ.get("ACD_PROPERTY_TRACE"):
+        print("EXAMPLE")
     for action in steps:
+        if os.environ.get("ACD_PROPERTY_TRACE"):
+            print("STEP", traffic.clock.monotonic(), action)
         traffic.run(action)
         traffic.assert_consistent()
     traffic.close_everything()

@@ -113,3 +113,20 @@ def test_check_reports_integrity_and_schema(box):
     assert result.returncode == 0, result.stderr
     assert "integrity ok" in result.stdout
     assert "loopback" in result.stdout
+
+
+def test_settings_are_set_as_json_or_text(box):
+    assert callbox("setting", "set", "login_on_registration", "true", data=box).returncode == 0
+    assert callbox("setting", "set", "site_name", "Acme", data=box).returncode == 0
+    listing = callbox("setting", "list", data=box).stdout
+    assert "login_on_registration = true" in listing and 'site_name = "Acme"' in listing
+    assert "setting name" in one_line_error(callbox("setting", "set", "Bad Key", "1", data=box))
+
+
+def test_gsm_line_ports_are_checked(box):
+    line = one_line_error(callbox("line", "add", "gsm", "--at", "ttyUSB0", data=box))
+    assert "absolute" in line
+    ok = callbox("line", "add", "gsm", "--at", "/dev/callbox/gsm0-at", "--audio",
+                 "/dev/callbox/gsm0-audio", data=box)
+    assert ok.returncode == 0, ok.stderr
+    assert "gsm1" in callbox("line", "list", data=box).stdout

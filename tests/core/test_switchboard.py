@@ -247,3 +247,24 @@ def test_a_line_with_no_destination_rejects_and_records(site):
 
     row = site.call_row(run(scenario()))
     assert row["hangup_cause"] == Cause.CALL_REJECTED and row["hangup_by"] == "system"
+
+
+def test_login_on_registration_follows_the_phone(site):
+    async def scenario():
+        await site.build(operators=("Anna",))
+        site.board.acd.logout("Anna")
+        await site.admin.set_setting("login_on_registration", True)
+        await site.settle()
+        site.bus.publish("phone.registration", extension="101", state="registered")
+        await site.settle()
+        assert site.board.acd.operator("Anna").status.value == "available"
+        site.bus.publish("phone.registration", extension="101", state="expired")
+        await site.settle()
+        assert site.board.acd.operator("Anna").status.value == "logged_out"
+        await site.admin.set_setting("login_on_registration", False)
+        await site.settle()
+        site.bus.publish("phone.registration", extension="101", state="registered")
+        await site.settle()
+        assert site.board.acd.operator("Anna").status.value == "logged_out"
+
+    run(scenario())

@@ -26,6 +26,7 @@ class FakeBox:
         self.states: dict[str, dict[str, Any]] = {}
         self.lines: list[dict[str, Any]] = []
         self.registrations: dict[str, dict[str, Any]] = {}
+        self.bans: list[dict[str, Any]] = []
         self.dialled: list[tuple[str, str]] = []
         self.taken_callbacks: list[tuple[int, str]] = []
         self.bus.subscribe(self._follow)
@@ -84,6 +85,14 @@ class FakeBox:
 
     def phones_status(self) -> dict[str, dict[str, Any]]:
         return dict(self.registrations)
+
+    def banned(self) -> list[dict[str, Any]]:
+        return list(self.bans)
+
+    def unban(self, source: str) -> bool:
+        before = len(self.bans)
+        self.bans = [b for b in self.bans if b["source"] != source]
+        return len(self.bans) < before
 
     async def set_operator_state(self, name: str, state: str, reason: str = "") -> None:
         if self.admin.operator(name) is None:

@@ -47,6 +47,15 @@ class AdminPages(WebCase):
             response)
         assert self.box.store.setting("business_hours") == hours
 
+    def test_blocked_sip_addresses_are_listed_and_can_be_unblocked(self):
+        self.box.bans = [{"source": "192.0.2.7", "until": 1767225600.0 + 600, "failures": 5,
+                          "last_user": XSS}]
+        page = self.text(self.get("/admin/phones"))
+        assert "192.0.2.7" in page and xhtml_escape(XSS) in page and XSS not in page
+        response = self.post("/admin/phones", {"action": "unban", "source": "192.0.2.7"})
+        assert response.code == 302 and self.box.bans == []
+        assert "192.0.2.7" not in self.text(self.get("/admin/phones"))
+
     def test_phone_gets_a_generated_password_and_is_provisioned_by_mac(self):
         response = self.post("/admin/phones", {"action": "create", "extension": "101",
                                                "name": "Desk 1", "mac": "00:15:65:AA:BB:CC"})

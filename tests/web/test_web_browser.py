@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import tornado.httpserver
 import tornado.netutil
-from conftest import require_tool
 from fakebox import FakeBox
 
+from tests.conftest import require_tool
 from web.app import HTTP_LIMITS, make_app
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"

@@ -63,6 +63,7 @@ class PhonesHandler(BaseHandler):
     def _show(self, values, errors) -> None:
         self.render("admin/phones.html", phones=self.box.admin.phones(),
                     status=self.box.phones_status(), values=values, errors=errors,
+                    banned=self.box.banned(),
                     provision_base=f"{self.request.protocol}://{self.request.host}/provision/")
 
     async def post(self) -> None:
@@ -74,6 +75,8 @@ class PhonesHandler(BaseHandler):
                                                values["name"], values["mac"], values["model"])
             elif action == "delete":
                 await self.box.admin.delete_phone(values["extension"])
+            elif action == "unban":
+                self.box.unban(self.get_body_argument("source", ""))
             else:
                 raise tornado.web.HTTPError(400)
         except ValidationError as exc:

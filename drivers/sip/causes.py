@@ -1,0 +1,24 @@
+"""SIP status codes and Q.850 causes, both ways (RFC 3398 sections 7.2.4 and 8.2.6.1).
+
+The core speaks Q.850 (what GSM and ISDN report); phones speak SIP status codes.
+"""
+
+from __future__ import annotations
+
+from drivers.base import Cause
+
+# RFC 3398 section 7.2.4 / 8.2.6.1: SIP status <-> Q.850 cause.
+STATUS_CAUSE = {
+    404: Cause.UNALLOCATED_NUMBER, 408: Cause.NO_USER_RESPONSE, 410: Cause.UNALLOCATED_NUMBER,
+    480: Cause.NO_ANSWER, 484: Cause.INVALID_NUMBER_FORMAT, 486: Cause.USER_BUSY,
+    487: Cause.NORMAL_CLEARING, 488: Cause.BEARERCAPABILITY_NOTAVAIL, 600: Cause.USER_BUSY,
+    603: Cause.CALL_REJECTED, 503: Cause.NORMAL_CIRCUIT_CONGESTION,
+}
+CAUSE_STATUS = {
+    Cause.USER_BUSY: 486, Cause.NO_ANSWER: 480, Cause.NO_USER_RESPONSE: 408,
+    Cause.CALL_REJECTED: 603, Cause.UNALLOCATED_NUMBER: 404, Cause.NO_ROUTE_DESTINATION: 404,
+    Cause.INVALID_NUMBER_FORMAT: 484, Cause.SUBSCRIBER_ABSENT: 480,
+    Cause.NORMAL_CIRCUIT_CONGESTION: 503, Cause.SWITCH_CONGESTION: 503,
+    Cause.BEARERCAPABILITY_NOTAVAIL: 488, Cause.NORMAL_CLEARING: 480,
+    Cause.TEMPORARY_FAILURE: 503, Cause.NETWORK_OUT_OF_ORDER: 503,
+}

@@ -1,0 +1,382 @@
+"""SIP messages and their sans-I/O parser (RFC 3261 section 7, 18.3, 25).
+
+``parse_message`` takes one datagram; :class:`StreamParser` frames a TCP byte stream by
+Content-Length.  Both raise :class:`SipParseError`, whose ``status`` hints what to answer:
+400 for a request we could read far enough to answer, ``None`` for garbage that gets
+dropped.  The parser is lenient where real phones are sloppy (any header case, compact
+forms, folded lines, bare LF) and strict where a wrong guess would mis-route a call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_MESSAGE = 65_535  # largest UDP datagram; also the TCP per-message cap
+MAX_HEADER_LINE = 8_192
+MAX_HEADERS = 200
+
+# RFC 3261 section 7.3.3 and the IANA registry: compact form -> full name (lower case).
+COMPACT = {
+    "i": "call-id", "m": "contact", "e": "content-encoding", "l": "content-length",
+    "c": "content-type", "f": "from", "s": "subject", "k": "supported", "t": "to",
+    "v": "via", "o": "event", "r": "refer-to", "b": "referred-by", "u": "allow-events",
+    "x": "session-expires",
+}
+# Spellings that title-case gets wrong.
+CANONICAL = {
+    "call-id": "Call-ID", "cseq": "CSeq", "www-authenticate": "WWW-Authenticate",
+    "mime-version": "MIME-Version", "p-asserted-identity": "P-Asserted-Identity",
+    "rack": "RAck", "rseq": "RSeq", "sip-etag": "SIP-ETag", "sip-if-match": "SIP-If-Match",
+}
+# Headers whose comma-separated values are separate entries (RFC 3261 section 7.3.1).
+COMMA_LISTS = frozenset({"via", "contact", "route", "record-route"})
+MANDATORY = ("via", "from", "to", "call-id", "cseq")
+
+
+class SipParseError(Exception):
+    """Bytes we cannot take.  ``status`` is the response to send (``None``: drop);
+    ``partial`` is the request as far as it was read, to build that response from."""
+
+    def __init__(self, reason: str, status: int | None = 400, partial: Request | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.partial = partial
+
+
+_CANONICAL_CACHE: dict[str, str] = {}
+
+
+def canonical(name: str) -> str:
+    cached = _CANONICAL_CACHE.get(name)
+    if cached is None:
+        cached = CANONICAL.get(name) or "-".join(p.capitalize() for p in name.split("-"))
+        if len(_CANONICAL_CACHE) < 1000:  # names come from the wire: bound the cache
+            _CANONICAL_CACHE[name] = cached
+    return cached
+
+
+class Headers:
+    """Ordered headers with case-insensitive lookup; names are kept lower-case.
+
+    A name -> values index is built on the first lookup (a REGISTER is looked into a
+    dozen times) and dropped on any change.
+    """
+
+    __slots__ = ("_items", "_index")
+
+    def __init__(self, items: list[tuple[str, str]] | None = None) -> None:
+        self._items: list[tuple[str, str]] = items or []
+        self._index: dict[str, list[str]] | None = None
+
+    def _lookup(self) -> dict[str, list[str]]:
+        index = self._index
+        if index is None:
+            index = {}
+            for key, value in self._items:
+                values = index.get(key)
+                if values is None:
+                    index[key] = [value]
+                else:
+                    values.append(value)
+            self._index = index
+        return index
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        index = self._index
+        values = (index if index is not None else self._lookup()).get(name)
+        return values[0] if values else default
+
+    def get_all(self, name: str) -> list[str]:
+        return list(self._lookup().get(name, ()))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._lookup()
+
+    def add(self, name: str, value: str) -> None:
+        self._items.append((name.lower(), value))
+        self._index = None
+
+    def set(self, name: str, value: str) -> None:
+        name = name.lower()
+        self.remove(name)
+        self._items.append((name, value))
+
+    def prepend(self, name: str, value: str) -> None:
+        self._items.insert(0, (name.lower(), value))
+        self._index = None
+
+    def replace_first(self, name: str, value: str) -> None:
+        for i, (key, _) in enumerate(self._items):
+            if key == name:
+                self._items[i] = (name, value)
+                self._index = None
+                return
+
+    def remove(self, name: str) -> None:
+        name = name.lower()
+        self._items = [(k, v) for k, v in self._items if k != name]
+        self._index = None
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+    def copy(self) -> Headers:
+        return Headers(list(self._items))
+
+
+@dataclass(slots=True)
+class Message:
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+    via: object = None  # the parsed top Via, cached by whoever parses it first
+
+    @property
+    def call_id(self) -> str:
+        return self.headers.get("call-id") or ""
+
+    @property
+    def cseq(self) -> tuple[int, str]:
+        number, _, method = (self.headers.get("cseq") or "").partition(" ")
+        return int(number), method.strip().upper()
+
+    def _encode(self, start: str) -> bytes:
+        lines = [start]
+        for name, value in self.headers._items:
+            if name != "content-length":
+                lines.append(f"{canonical(name)}: {value}")
+        lines.append(f"Content-Length: {len(self.body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + self.body
+
+
+@dataclass(slots=True)
+class Request(Message):
+    method: str = ""
+    uri: str = ""
+
+    def encode(self) -> bytes:
+        return self._encode(f"{self.method} {self.uri} SIP/2.0")
+
+
+@dataclass(slots=True)
+class Response(Message):
+    status: int = 0
+    reason: str = ""
+
+    def encode(self) -> bytes:
+        return self._encode(f"SIP/2.0 {self.status} {self.reason}")
+
+
+def _split_head(data: bytes) -> tuple[bytes, bytes] | None:
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if sep:
+        return head, body
+    head, sep, body = data.partition(b"\n\n")  # bare-LF senders (RFC 3261 7.5 tolerance)
+    return (head, body) if sep else None
+
+
+def _parse_start(line: str) -> Message:
+    if line.startswith("SIP/"):
+        parts = line.split(" ", 2)
+        if len(parts) < 2 or parts[0] != "SIP/2.0" or not parts[1].isdigit() or len(parts[1]) != 3:
+            raise SipParseError("bad status line", None)
+        return Response(status=int(parts[1]), reason=parts[2] if len(parts) > 2 else "")
+    parts = line.split(" ")
+    if len(parts) != 3 or parts[2] != "SIP/2.0" or not parts[0].isalpha() or ":" not in parts[1]:
+        raise SipParseError("bad request line", None)
+    return Request(method=parts[0].upper(), uri=parts[1])
+
+
+def _parse_headers(lines: list[str], message: Message) -> None:
+    if len(lines) > MAX_HEADERS:
+        raise SipParseError("too many headers")
+    items = message.headers._items
+    append = items.append
+    compact, lists = COMPACT, COMMA_LISTS
+    for line in lines:
+        if not line:
+            continue
+        first = line[0]
+        if first == " " or first == "\t":  # folded continuation (RFC 3261 7.3.1)
+            if not items:
+                raise SipParseError("continuation line before any header")
+            name, value = items[-1]
+            items[-1] = (name, f"{value} {line.strip()}")
+            continue
+        colon = line.find(":")
+        name = line[:colon].rstrip().lower() if colon > 0 else ""
+        if not name or " " in name or "\t" in name:
+            raise SipParseError(f"malformed header line {line[:40]!r}")
+        if len(line) > MAX_HEADER_LINE:
+            raise SipParseError(f"header {name} too long")
+        name = compact.get(name, name)
+        value = line[colon + 1:].strip()
+        if name in lists and "," in value:
+            items.extend((name, part) for part in split_commas(value))
+        else:
+            append((name, value))
+    if len(items) > MAX_HEADERS:
+        raise SipParseError("too many headers")
+
+
+def _check(message: Message) -> None:
+    headers = message.headers
+    for name in MANDATORY:
+        if name not in headers:
+            raise SipParseError(f"missing {canonical(name)} header")
+    try:
+        number, method = message.cseq
+    except ValueError:
+        raise SipParseError("bad CSeq") from None
+    if not 0 <= number < 2**31:
+        raise SipParseError("CSeq out of range")
+    if isinstance(message, Request) and method != message.method and message.method != "ACK":
+        raise SipParseError("CSeq method does not match the request")
+
+
+def parse_head(head: bytes) -> Message:
+    """Parse a start line and headers (no body).  Raises :class:`SipParseError`."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = head.decode("utf-8", "replace")
+        first = text.split("\n", 1)[0]
+        if "\ufffd" in first:
+            raise SipParseError("start line is not UTF-8", None) from None
+        message = _parse_start(first.rstrip("\r"))
+        raise SipParseError("headers are not UTF-8", 400, _salvage(message, text)) from None
+    newline = text.find("\n")
+    message = _parse_start((text[:newline] if newline >= 0 else text).strip())
+    block = text[newline + 1:] if newline >= 0 else ""
+    try:
+        _parse_headers(block.replace("\r\n", "\n").split("\n"), message)
+        _check(message)
+    except SipParseError as error:
+        if isinstance(message, Request):
+            error.partial = message
+        else:
+            error.status = None  # a bad response is dropped: nobody to answer
+        raise
+    return message
+
+
+def _salvage(message: Message, text: str) -> Request | None:
+    """Best effort headers of a request with bad bytes, so that a 400 can reach its sender."""
+    if not isinstance(message, Request):
+        return None
+    good = [line for line in text.replace("\r\n", "\n").split("\n")[1:] if "\ufffd" not in line]
+    try:
+        _parse_headers(good, message)
+    except SipParseError:
+        return None
+    return message
+
+
+def content_length(message: Message) -> int | None:
+    value = message.headers.get("content-length")
+    if value is None:
+        return None
+    if not value.isdigit():
+        partial = message if isinstance(message, Request) else None
+        raise SipParseError("bad Content-Length", 400, partial)
+    return int(value)
+
+
+def parse_message(data: bytes) -> Message:
+    """Parse one UDP datagram (RFC 3261 18.3)."""
+    if len(data) > MAX_MESSAGE:
+        raise SipParseError("message too large", None)
+    parts = _split_head(data)
+    if parts is None:
+        raise SipParseError("no end of headers", None)
+    head, body = parts
+    message = parse_head(head)
+    length = content_length(message)
+    if length is not None:
+        if length > len(body):
+            if isinstance(message, Response):
+                raise SipParseError("truncated response", None)
+            raise SipParseError("body shorter than Content-Length", 400, message)
+        body = body[:length]  # bytes past Content-Length are not part of this message
+    message.body = body
+    return message
+
+
+class KeepAlive:
+    """A CRLF keep-alive ping seen on a stream (RFC 5626 section 3.5.1)."""
+
+
+class StreamParser:
+    """Frames SIP messages out of a TCP byte stream; feed bytes, get messages."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[Message | KeepAlive | SipParseError]:
+        """Returns the complete messages (and errors, in order).  An error with
+        ``status`` None means the stream lost framing: the transport should close it."""
+        self._buffer += data
+        out: list[Message | KeepAlive | SipParseError] = []
+        while True:
+            item = self._next()
+            if item is None:
+                return out
+            out.append(item)
+            if isinstance(item, SipParseError) and item.status is None:
+                self._buffer.clear()
+                return out
+
+    def _next(self) -> Message | KeepAlive | SipParseError | None:
+        buf = self._buffer
+        if buf[:4] == b"\r\n\r\n":
+            del buf[:4]
+            return KeepAlive()
+        while buf[:2] == b"\r\n" and buf[2:4] != b"\r\n" and len(buf) >= 4:
+            del buf[:2]  # stray CRLF between messages (RFC 3261 7.5)
+        if buf[:2] == b"\r\n" and len(buf) < 4:
+            return None
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buf) > MAX_MESSAGE:
+                return SipParseError("headers too long", None)
+            return None
+        head = bytes(buf[:end])
+        try:
+            message = parse_head(head)
+            length = content_length(message)
+        except SipParseError as error:
+            # Framing is lost unless we know where the message ends: skip this head only.
+            del buf[: end + 4]
+            return error
+        length = length or 0  # TCP requires Content-Length; absent means no body
+        if length > MAX_MESSAGE:
+            return SipParseError("body too large", None)
+        if len(buf) < end + 4 + length:
+            return None
+        message.body = bytes(buf[end + 4 : end + 4 + length])
+        del buf[: end + 4 + length]
+        return message
+
+
+def split_commas(value: str) -> list[str]:
+    """Split a header value on commas outside quotes and angle brackets."""
+    parts, depth, quoted, start, i = [], 0, False, 0, 0
+    while i < len(value):
+        ch = value[i]
+        if quoted:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                quoted = False
+        elif ch == '"':
+            quoted = True
+        elif ch == "<":
+            depth += 1
+        elif ch == ">":
+            depth = max(0, depth - 1)
+        elif ch == "," and depth == 0:
+            parts.append(value[start:i].strip())
+            start = i + 1
+        i += 1
+    parts.append(value[start:].strip())
+    return [p for p in parts if p]
