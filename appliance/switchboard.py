@@ -197,6 +197,12 @@ class Switchboard:
             await self.sync_line(name)
 
     async def stop(self) -> None:
+        current = asyncio.current_task()
+        pending = [t for t in self.tasks if t is not current and not t.done()]
+        for task in pending:  # line restarts and the like: not after the store is gone
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
         for call in list(self.calls.values()):
             for leg in (call.caller_leg, call.operator_leg, *call.rings.values()):
                 if leg is not None and not leg.ended:

@@ -115,3 +115,27 @@ def test_line_status_is_kept_for_the_cli(tmp_path):
 
     run(scenario())
 
+
+
+def test_hardware_found_but_not_set_up_is_listed(tmp_path):
+    """A modem hotplug sees that no line uses yet shows on the hardware page."""
+    from drivers.gsm.models import MODELS
+    from drivers.hotplug import FoundModem
+
+    class Locator:
+        def modems(self):
+            return [FoundModem(MODELS["ec25"], "1-1.2", "/dev/ttyUSB2", "/dev/ttyUSB4", "1-1_2"),
+                    FoundModem(MODELS["ec25"], "1-1.3", "/dev/ttyUSB7", "/dev/ttyUSB9", "")]
+
+    async def scenario():
+        daemon = await started(tmp_path)
+        try:
+            daemon.board.locator = Locator()
+            await daemon.admin.save_line("gsm1", "gsm", {"at": "/dev/ttyUSB7"}, "", create=True)
+            rows = [r for r in daemon.box.lines_status() if r["state"] == "found"]
+            assert [r["settings"]["at"] for r in rows] == ["/dev/callbox/ec25-1-1_2-at"]
+            assert rows[0]["kind"] == "gsm" and "EC25" in rows[0]["model"]
+        finally:
+            await daemon.shutdown()
+
+    run(scenario())
