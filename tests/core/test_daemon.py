@@ -139,3 +139,36 @@ def test_hardware_found_but_not_set_up_is_listed(tmp_path):
             await daemon.shutdown()
 
     run(scenario())
+
+
+def test_shutdown_is_clean_when_a_modem_has_vanished(tmp_path):
+    """A modem unplugged for good (its process killed) must not hold the daemon's stop:
+    the line's supervisor is searching for it by IMEI when SIGTERM comes."""
+    import os
+    import signal
+
+    from drivers.sim.process import SimModemProcess
+
+    async def scenario():
+        modem = await SimModemProcess.start("ec25", tmp_path / "modem", sim_busy=0.2)
+        daemon = await started(tmp_path / "box")
+        try:
+            await daemon.admin.save_line("gsm1", "gsm", modem.line_settings(), "",
+                                         create=True)
+            await daemon.board.sync_line("gsm1")
+            line = daemon.board.channels["gsm1"]
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 20
+            while line.status()["state"] != "up":
+                assert loop.time() < deadline, "the line never came up"
+                await asyncio.sleep(0.05)
+            line.identity = line.identity or "861234567890123"
+            os.kill(modem.process.pid, signal.SIGKILL)  # gone, no goodbye
+            while line.status()["state"] == "up":
+                assert loop.time() < deadline + 10, "the lost modem was not noticed"
+                await asyncio.sleep(0.05)
+        finally:
+            await asyncio.wait_for(daemon.shutdown(), 30)  # must not hang
+            await modem.stop()
+
+    run(scenario())
