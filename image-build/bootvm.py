@@ -1,10 +1,11 @@
 """One QEMU boot of the callbox image, driven from the host (used by image-build/test-boot).
 
-The guest is the amd64 image on a throw-away qcow2 overlay, booted straight into its kernel
-under TCG (KVM is not usable on the CI machines), with user-mode networking that forwards the
-web port to a free port on 127.0.0.1 and nowhere else (restrict=on).  The kernel command line
-carries ``callbox.test=1``, which starts the test agent inside (test-hooks/); the agent answers
-one JSON line per command on the virtio serial port ``callbox.test``, a unix socket here.
+The guest is a throw-away sparse copy of the image (or a qcow2 overlay), booted straight into
+its kernel under TCG (KVM is not usable on the CI machines), with user-mode networking that
+forwards the web port to a free port on 127.0.0.1 and nowhere else (restrict=on).  The kernel
+command line carries ``callbox.test=1``, which starts the test agent inside (test-hooks/); the
+agent answers one JSON line per command on the virtio serial port ``callbox.test``, a unix
+socket here.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Vm:
                  watchdog_s: int | None = None, arch: str = "amd64") -> None:
         self.disk, self.kernel, self.initrd = disk, kernel, initrd
         self.arch = arch
+        self.disk_format = "qcow2" if disk.suffix == ".qcow2" else "raw"
         self.name = name
         self.console = workdir / f"console-{name}.log"
         self.control_path = workdir / f"control-{name}.sock"
@@ -76,7 +78,7 @@ class Vm:
             # -nodefaults: no CD-ROM, parallel port or VGA for the guest to probe.
             *machine, "-nodefaults", "-accel", "tcg", "-m", "1024", "-smp", "2",
             "-kernel", str(self.kernel), "-initrd", str(self.initrd), "-append", append,
-            "-drive", f"file={self.disk},format=qcow2,if=none,id=sd",
+            "-drive", f"file={self.disk},format={self.disk_format},if=none,id=sd",
             "-device", "virtio-blk-pci,drive=sd",
             "-netdev", f"user,id=lan,restrict=on,hostfwd=tcp:127.0.0.1:{self.web_port}-:80",
             "-device", "virtio-net-pci,netdev=lan",
