@@ -126,7 +126,34 @@ class Box:
                 "state": _line_state(status), "error": status.get("error", ""),
                 "details": status,
             })
-        return rows
+        return rows + self.hardware_found()
+
+    def hardware_found(self) -> list[dict[str, Any]]:
+        """Modems plugged in but not yet set up as lines (GSM by USB identity through
+        hotplug, voice modems by their USB ids), each with the settings to add it."""
+        used = set()
+        for row in self.board.directory.lines():
+            used |= {str(v) for k, v in row["settings"].items() if k in ("at", "audio", "port")}
+        found: list[dict[str, Any]] = []
+        locator = self.board.locator
+        for modem in (locator.modems() if locator is not None else []):
+            settings = modem.suggested_settings()
+            if settings.get("at") in used or modem.at in used:
+                continue
+            found.append({"name": "", "kind": "gsm", "model": modem.model.name,
+                          "state": "found", "settings": settings})
+        try:
+            from drivers.fxo.locate import found_modems
+
+            voice = found_modems()
+        except Exception:  # no udev here (a container): nothing to list
+            voice = []
+        for modem in voice:
+            if modem["port"] not in used:
+                found.append({"name": "", "kind": "fxo", "model": modem["model_name"],
+                              "state": "found",
+                              "settings": {"port": modem["port"], "model": modem["model"]}})
+        return found
 
     def phones_status(self) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = {}

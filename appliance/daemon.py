@@ -151,13 +151,22 @@ class Daemon:
         await self._stop.wait()
 
     async def shutdown(self) -> None:
+        from .switchboard import bounded
+
+        log.info("callbox stopping")
         self.notifier.stopping()
         later = []  # simulators and the like go after the lines that use them
         for extra in self.extras:
+            log.debug("shutdown: stopping %s", type(extra).__name__)
             stop = getattr(extra, "stop", None)
             result = stop() if stop is not None else None
             if asyncio.iscoroutine(result):
-                later.append(result)
+                if getattr(extra, "stop_before_lines", False):
+                    # e.g. simulated phones unregistering while we still listen
+                    await bounded(result, f"stop {type(extra).__name__}")
+                else:
+                    later.append(result)
+        log.debug("shutdown: web and lines")
         if self.http_server is not None:
             self.http_server.stop()
         if self.board is not None:
@@ -165,10 +174,7 @@ class Daemon:
         if self.media is not None:
             self.media.close()
         for coro in later:
-            try:
-                await coro
-            except Exception:  # a simulator that already died
-                log.exception("stopping a helper failed")
+            await bounded(coro, "stop a helper")
         if self.store is not None:
             self.store.close()
         log.info("callbox stopped")

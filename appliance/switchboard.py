@@ -46,6 +46,21 @@ RING_FAIL_REASONS = {Cause.USER_BUSY: "busy", Cause.CALL_REJECTED: "busy",
                      Cause.DESTINATION_OUT_OF_ORDER: "unreachable"}
 
 
+STOP_STEP_SECONDS = 10.0
+
+
+async def bounded(coro: Coroutine, what: str, seconds: float = STOP_STEP_SECONDS) -> None:
+    """One shutdown step that may not hang the rest: a modem gone mid-stop, a phone that
+    never answers the BYE.  After ``seconds`` it is abandoned, with a log line."""
+    log.debug("shutdown: %s", what)
+    try:
+        await asyncio.wait_for(coro, seconds)
+    except TimeoutError:
+        log.error("%s did not finish within %.0f s; going on", what, seconds)
+    except Exception:
+        log.exception("%s failed", what)
+
+
 class Switchboard:
     def __init__(self, store: Store, bus: EventBus, clock: Clock, *, seed: int | None = None):
         self.store = store
@@ -197,12 +212,18 @@ class Switchboard:
             await self.sync_line(name)
 
     async def stop(self) -> None:
+        current = asyncio.current_task()
+        pending = [t for t in self.tasks if t is not current and not t.done()]
+        for task in pending:  # line restarts and the like: not after the store is gone
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
         for call in list(self.calls.values()):
             for leg in (call.caller_leg, call.operator_leg, *call.rings.values()):
                 if leg is not None and not leg.ended:
-                    await leg.hangup(Cause.NORMAL_UNSPECIFIED)
+                    await bounded(leg.hangup(Cause.NORMAL_UNSPECIFIED), f"hang up {leg.id}")
         for name in list(self.channels):
-            await self.remove_channel(name)
+            await bounded(self.remove_channel(name), f"stop {name}")
         self.recorder.flush()
 
     def channel_changed(self, channel: Channel) -> None:

@@ -223,11 +223,22 @@ class Hotplug:
             remaining = deadline - self.clock.monotonic()
             if remaining <= 0:
                 return None
-            waiter = asyncio.ensure_future(self._changed.wait())
-            timer = self.clock.call_later(min(remaining, RESCAN_SECONDS), waiter.cancel)
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiter
-            timer.cancel()
+            # wake on a udev change or after a while; a cancellation of the caller (a line
+            # being stopped) must go through, so no blanket suppression of CancelledError
+            woken = asyncio.get_running_loop().create_future()
+
+            def wake(*_: object, woken: asyncio.Future = woken) -> None:
+                if not woken.done():
+                    woken.set_result(None)
+
+            changed = asyncio.ensure_future(self._changed.wait())
+            changed.add_done_callback(wake)
+            timer = self.clock.call_later(min(remaining, RESCAN_SECONDS), wake)
+            try:
+                await woken
+            finally:
+                timer.cancel()
+                changed.cancel()
 
 
 def udev_rules() -> str:

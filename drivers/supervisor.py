@@ -78,10 +78,9 @@ class Supervisor:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            # the task's own CancelledError is its result; ours (a stop that is itself
+            # cancelled) still propagates
+            await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         self.target.disconnect(Cause.NORMAL_CLEARING)
 

@@ -23,13 +23,25 @@ TOOL_PACKAGES = {
     "kamailio": "kamailio",
     "qemu-system-x86_64": "qemu-system-x86",
     "mmdebstrap": "mmdebstrap",
+    "shellcheck": "shellcheck",
+    "systemd-analyze": "systemd",
+    "systemd-sysusers": "systemd",
+    "systemd-tmpfiles": "systemd",
+    "sfdisk": "fdisk",
+    "blkid": "util-linux",
+    "debugfs": "e2fsprogs",
+    "mkfs.ext4": "e2fsprogs",
+    "mkfs.vfat": "dosfstools",
+    "mcopy": "mtools",
+    "mtype": "mtools",
 }
 
 
 def require_tool(name: str) -> str:
     """Return the tool's path; skip (or fail under CI) when it is not installed."""
-    fallback = f"/usr/bin/{name}"
-    path = shutil.which(name) or (fallback if os.path.exists(fallback) else None)
+    # system tools live in sbin, which a non-login root shell may not have on PATH
+    fallbacks = [f"{d}/{name}" for d in ("/usr/bin", "/usr/sbin", "/sbin")]
+    path = shutil.which(name) or next((f for f in fallbacks if os.path.exists(f)), None)
     if path:
         return path
     message = f"{name} not installed (apt-get install {TOOL_PACKAGES.get(name, name)})"

@@ -139,6 +139,7 @@ class DemoSite:
                          policy=AnswerPolicy(**policy), clock=board.clock)
         for ext, reason in (await bank.start()).items():
             log.warning("demo phone %s did not register: %s", ext, reason)
+        bank.stop_before_lines = True  # unregister while the box still answers
         daemon.extras.append(bank)
 
     async def _loopback_line(self, daemon) -> None:

@@ -23,8 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
+from ._sqlite_utils import sqlite_utils
 from .schema import SchemaTooNew, current_version, latest_version, migrate
 from .writer import Writer
 

@@ -115,3 +115,60 @@ def test_line_status_is_kept_for_the_cli(tmp_path):
 
     run(scenario())
 
+
+
+def test_hardware_found_but_not_set_up_is_listed(tmp_path):
+    """A modem hotplug sees that no line uses yet shows on the hardware page."""
+    from drivers.gsm.models import MODELS
+    from drivers.hotplug import FoundModem
+
+    class Locator:
+        def modems(self):
+            return [FoundModem(MODELS["ec25"], "1-1.2", "/dev/ttyUSB2", "/dev/ttyUSB4", "1-1_2"),
+                    FoundModem(MODELS["ec25"], "1-1.3", "/dev/ttyUSB7", "/dev/ttyUSB9", "")]
+
+    async def scenario():
+        daemon = await started(tmp_path)
+        try:
+            daemon.board.locator = Locator()
+            await daemon.admin.save_line("gsm1", "gsm", {"at": "/dev/ttyUSB7"}, "", create=True)
+            rows = [r for r in daemon.box.lines_status() if r["state"] == "found"]
+            assert [r["settings"]["at"] for r in rows] == ["/dev/callbox/ec25-1-1_2-at"]
+            assert rows[0]["kind"] == "gsm" and "EC25" in rows[0]["model"]
+        finally:
+            await daemon.shutdown()
+
+    run(scenario())
+
+
+def test_shutdown_is_clean_when_a_modem_has_vanished(tmp_path):
+    """A modem unplugged for good (its process killed) must not hold the daemon's stop:
+    the line's supervisor is searching for it by IMEI when SIGTERM comes."""
+    import os
+    import signal
+
+    from drivers.sim.process import SimModemProcess
+
+    async def scenario():
+        modem = await SimModemProcess.start("ec25", tmp_path / "modem", sim_busy=0.2)
+        daemon = await started(tmp_path / "box")
+        try:
+            await daemon.admin.save_line("gsm1", "gsm", modem.line_settings(), "",
+                                         create=True)
+            await daemon.board.sync_line("gsm1")
+            line = daemon.board.channels["gsm1"]
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 20
+            while line.status()["state"] != "up":
+                assert loop.time() < deadline, "the line never came up"
+                await asyncio.sleep(0.05)
+            line.identity = line.identity or "861234567890123"
+            os.kill(modem.process.pid, signal.SIGKILL)  # gone, no goodbye
+            while line.status()["state"] == "up":
+                assert loop.time() < deadline + 10, "the lost modem was not noticed"
+                await asyncio.sleep(0.05)
+        finally:
+            await asyncio.wait_for(daemon.shutdown(), 30)  # must not hang
+            await modem.stop()
+
+    run(scenario())

@@ -39,6 +39,16 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 class BaseHandler(tornado.web.RequestHandler):
     role: str | None = "admin"   # deny by default: a new handler must say who may use it
 
+    # Debian bookworm's python3-tornado (the image) is 6.2, where signed cookies are still
+    # called "secure"; 6.3 renamed them and kept the old names as aliases.
+    def _get_signed(self, name: str, **kwargs):
+        getter = getattr(self, "get_signed_cookie", None) or self.get_secure_cookie
+        return getter(name, **kwargs)
+
+    def _set_signed(self, name: str, value: str, **kwargs) -> None:
+        setter = getattr(self, "set_signed_cookie", None) or self.set_secure_cookie
+        setter(name, value, **kwargs)
+
     def set_default_headers(self) -> None:
         self.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         self.set_header("X-Content-Type-Options", "nosniff")
@@ -55,7 +65,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
     # -- who -------------------------------------------------------------------------------
     def get_current_user(self) -> User | None:
-        raw = self.get_signed_cookie(SESSION_COOKIE, max_age_days=SESSION_DAYS)
+        raw = self._get_signed(SESSION_COOKIE, max_age_days=SESSION_DAYS)
         if not raw:
             return None
         try:
@@ -70,7 +80,7 @@ class BaseHandler(tornado.web.RequestHandler):
         return user
 
     def start_session(self, user: User) -> None:
-        self.set_signed_cookie(SESSION_COOKIE, f"{user.id}:{user.stamp}:{time.time():.0f}",
+        self._set_signed(SESSION_COOKIE, f"{user.id}:{user.stamp}:{time.time():.0f}",
                                expires_days=SESSION_DAYS, httponly=True, samesite="Lax")
 
     def prepare(self) -> None:
