@@ -52,6 +52,8 @@ class AdminPages(WebCase):
                           "last_user": XSS}]
         page = self.text(self.get("/admin/phones"))
         assert "192.0.2.7" in page and xhtml_escape(XSS) in page and XSS not in page
+        assert page.count('id="banned"') == 1  # one card, in the page's main part
+        assert page.index('id="banned"') > page.index("<main")
         response = self.post("/admin/phones", {"action": "unban", "source": "192.0.2.7"})
         assert response.code == 302 and self.box.bans == []
         assert "192.0.2.7" not in self.text(self.get("/admin/phones"))
