@@ -26,7 +26,7 @@ class Views:
         board = self.box.wallboard()
         me = next((o for o in board["operators"] if o["name"] == operator), None)
         queues = list((self.box.admin.operator(operator) or {}).get("queues", {}))
-        conn = self.box.store.db.conn
+        conn = self.box.store.conn
         callbacks = calllog.callbacks_for(conn, operator, queues)
         recent = calllog.recent_for(conn, operator, time.time() - 86400)
         return {"me": me, "operator": operator, "callbacks": callbacks, "recent": recent,
@@ -52,7 +52,7 @@ class Views:
 
     def caller_card(self, offer: dict[str, Any]) -> dict[str, Any]:
         number = str(offer.get("caller_number", ""))
-        history = calllog.caller_history(self.box.store.db.conn, number) if number else {
+        history = calllog.caller_history(self.box.store.conn, number) if number else {
             "number": "", "contact": None, "calls": [], "sms": []}
         collected = offer.get("collected") or {}
         return {"offer": offer, "history": history,

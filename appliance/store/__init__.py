@@ -23,7 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._sqlite_utils import sqlite_utils
 from .schema import SchemaTooNew, current_version, latest_version, migrate
 from .writer import Writer
 
@@ -54,9 +53,25 @@ class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._conn = connect(self.path)
-        self.db = sqlite_utils.Database(self._conn)
+        self._db = None
         self._reader_lock = threading.Lock()
         self.writer = Writer(lambda: connect(self.path))
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The loop's read connection (short reads only)."""
+        return self._conn
+
+    @property
+    def db(self):
+        """A sqlite-utils ``Database`` on the read connection, for ad-hoc reads and
+        tools.  Made on first use: the daemon itself never needs it, and leaving
+        sqlite-utils unloaded keeps about 8 MB off every idle box."""
+        if self._db is None:
+            from ._sqlite_utils import sqlite_utils
+
+            self._db = sqlite_utils.Database(self._conn)
+        return self._db
 
     # -- settings --------------------------------------------------------------------------
     def setting(self, key: str, default: Any = None) -> Any:

@@ -176,7 +176,7 @@ class CallbacksApi(ApiHandler):
         name = self.get_argument("operator", self.current_user.operator)
         self.operator_allowed(name)
         queues = list((self.box.admin.operator(name) or {}).get("queues", {}))
-        self.send({"callbacks": calllog.callbacks_for(self.box.store.db.conn, name, queues)})
+        self.send({"callbacks": calllog.callbacks_for(self.box.store.conn, name, queues)})
 
     async def post(self) -> None:
         if not self.current_user.can("supervisor"):

@@ -58,7 +58,7 @@ class CallLogHandler(BaseHandler):
         before = parse_cursor(self.get_argument("before", ""))
         store = self.box.store
         page = await store.read(lambda c: calllog.search(c, flt, after=after, before=before))
-        choices = calllog.distinct_values(store.db.conn)
+        choices = calllog.distinct_values(store.conn)
         choices["disposition"] = store.setting("dispositions", forms.DEFAULT_DISPOSITIONS)
         query = "&".join(f"{k}={tornado.escape.url_escape(v)}" for k, v in raw.items() if v)
         self.render("calls.html", page=page, raw=raw, errors=errors, choices=choices,
