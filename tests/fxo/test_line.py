@@ -32,7 +32,7 @@ async def talk(leg, hz: float, seconds: float) -> None:
 
 async def answered_call(line: Line, number: str = "5551234", name: str = "JOHN DOE"):
     line.sim.ring(number, name)
-    await wait_for(lambda: line.host.legs, 5, "the call to be offered")
+    await wait_for(lambda: line.host.legs, 15, "the call to be offered")
     leg, rec = line.host.legs[0], line.host.recorders[0]
     assert rec.kinds() == ["ringing"]
     await leg.answer()
@@ -57,18 +57,18 @@ def test_incoming_call_end_to_end(model, how: str, reason: str) -> None:
             assert (leg.caller.number, leg.caller.name) == ("5551234", "JOHN DOE")
             assert leg.caller.presentation == "allowed" and leg.caller_time == "03-21 14:05"
             # the far end's voice (1 kHz) reaches the core
-            await wait_for(lambda: len(rec.frames) >= 16000, 5, "audio from the line")
+            await wait_for(lambda: len(rec.frames) >= 16000, 20, "audio from the line")
             assert tone_db(rec.recent(0.4), 1000) > -25
             # our voice (600 Hz) reaches the far end
             await talk(leg, 600, 0.8)
             assert tone_db(bytes(line.sim.far.heard[-4800:]), 600) > -25
             # DTMF both ways
             line.sim.far_dtmf("12#")
-            await wait_for(lambda: len(rec.digits) == 3, 3, "DTMF from the far end")
+            await wait_for(lambda: len(rec.digits) == 3, 10, "DTMF from the far end")
             assert rec.digits == ["1", "2", "#"]
             await leg.send_dtmf("45")
             assert line.sim.far_heard_dtmf == "45"
-            await wait_for(lambda: len(rec.frames) >= 32000, 5, "audio after +VTS")
+            await wait_for(lambda: len(rec.frames) >= 32000, 20, "audio after +VTS")
             # the far end leaves
             line.sim.far_hangup(how)
             await wait_for(lambda: rec.hangup() is not None, 8, "far-end hang-up")
@@ -84,7 +84,7 @@ def test_withheld_caller_who_gives_up_is_not_left_on_the_line() -> None:
     async def scenario() -> None:
         async with fxo_line() as line:
             line.sim.ring("P", "P", rings=2)
-            await wait_for(lambda: line.host.legs, 5, "the call to be offered")
+            await wait_for(lambda: line.host.legs, 15, "the call to be offered")
             leg, rec = line.host.legs[0], line.host.recorders[0]
             assert leg.caller.presentation == "restricted" and leg.caller.number == ""
             await wait_for(lambda: rec.hangup() is not None, 5, "the abandoned call to end")
@@ -140,7 +140,7 @@ def test_outgoing_call_answered_with_audio_both_ways() -> None:
             leg = line.channel.originate("5557777", leg_caller(), rec)
             await wait_for(lambda: "answered" in rec.kinds(), 5, "the far end to answer")
             assert rec.kinds()[:2] == ["ringing", "answered"]  # ringback <DLE>r first
-            await wait_for(lambda: len(rec.frames) >= 16000, 5, "audio from the line")
+            await wait_for(lambda: len(rec.frames) >= 16000, 20, "audio from the line")
             assert tone_db(rec.recent(0.4), 1000) > -25
             await talk(leg, 600, 0.6)
             assert tone_db(bytes(line.sim.far.heard[-3200:]), 600) > -25
@@ -190,7 +190,7 @@ def test_half_duplex_modem_listens_and_turns_to_talk() -> None:
             assert "AT#CID=1" in line.sim.commands  # the chip's own name for caller id
             leg, rec = await answered_call(line)
             assert "AT+VTR" not in line.sim.commands and "AT+VRX" in line.sim.commands
-            await wait_for(lambda: len(rec.frames) >= 8000, 5, "audio while listening")
+            await wait_for(lambda: len(rec.frames) >= 8000, 20, "audio while listening")
             assert tone_db(rec.recent(0.2), 1000) > -25
             await talk(leg, 600, 0.8)
             assert "AT+VTX" in line.sim.commands
@@ -198,7 +198,7 @@ def test_half_duplex_modem_listens_and_turns_to_talk() -> None:
             # back to listening once we stop talking
             await wait_for(lambda: line.sim.commands.count("AT+VRX") >= 2, 3, "back to +VRX")
             heard = len(rec.frames)
-            await wait_for(lambda: len(rec.frames) >= heard + 8000, 5, "audio again")
+            await wait_for(lambda: len(rec.frames) >= heard + 8000, 20, "audio again")
             line.sim.far_hangup("loop_break")  # this modem says nothing: silence tells
             await wait_for(lambda: rec.hangup() is not None, 5, "far-end hang-up")
             assert leg.hangup_reason == "silence"
