@@ -131,6 +131,19 @@ class FlowsPage(WebCase):
         assert self.post_flow("save", "main", graph).code == 302
         assert "spare" in self.flows.active("main").graph["nodes"]
 
+    def test_prompt_not_recorded_is_a_warning_until_it_is(self):
+        graph = json.loads(json.dumps(GOOD))
+        graph["nodes"]["welcome"] = {"type": "play", "prompt": "hello", "next": "sales"}
+        html = self.text(self.post_flow("check", "main", graph))
+        assert 'data-severity="warning"' in node_item(html, "welcome")
+        assert "hello" in node_item(html, "welcome")
+        self.run_async(self.box.store.writer.awrite(lambda c: c.execute(
+            "INSERT INTO prompts(name, language, path, source, created_at) "
+            "VALUES ('hello', 'en', '/x.wav', 'upload', 0)")))
+        html = self.text(self.post_flow("check", "main", graph))
+        assert "data-severity" not in node_item(html, "welcome")
+        assert self.post_flow("save", "main", graph).code == 302
+
     def test_unknown_queue_is_an_error_from_the_site_queues(self):
         graph = json.loads(json.dumps(GOOD))
         graph["nodes"]["sales"]["queue"] = "nosuchqueue"

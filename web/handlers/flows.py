@@ -16,6 +16,7 @@ import tornado.web
 
 from appliance.ivr.flow import Flow, FlowError
 from appliance.ivr.flowstore import FlowInvalid, FlowStore, check_name
+from appliance.ivr.prompts import PromptLibrary
 from appliance.ivr.templates import starter_flow
 from appliance.ivr.validate import Message, validate
 
@@ -43,6 +44,10 @@ class FlowsHandler(BaseHandler):
 
     def queue_names(self) -> list[str]:
         return [q.name for q in self.box.admin.queues()]
+
+    def prompt_names(self) -> set[str]:
+        # the database lives in DATA_DIR/callbox.db; names() only reads the prompts table
+        return PromptLibrary(self.box.store, self.box.store.path.parent).names()
 
     def get(self) -> None:
         name = self.get_query_argument("name", "").strip()
@@ -84,11 +89,12 @@ class FlowsHandler(BaseHandler):
             self.set_status(400)
             self._show(name, text, errors, None)
             return
-        queues = self.queue_names()
-        messages = validate(flow, prompts=None, queues=queues)
+        queues, prompts = self.queue_names(), self.prompt_names()
+        messages = validate(flow, prompts=prompts, queues=queues)
         if action == "save":
             try:
-                await self.flows.save(name, flow.graph, activate=True, queues=queues)
+                await self.flows.save(name, flow.graph, activate=True, prompts=prompts,
+                                      queues=queues)
             except FlowInvalid as exc:
                 messages = exc.messages
                 self.set_status(400)
