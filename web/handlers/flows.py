@@ -8,6 +8,7 @@ refused with a message next to the field, and nothing is saved.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -38,7 +39,7 @@ def starter_graph(store: Any, queues: list[str]) -> dict[str, Any]:
 class FlowsHandler(BaseHandler):
     role = "admin"
 
-    @property
+    @functools.cached_property
     def flows(self) -> FlowStore:
         return FlowStore(self.box.store)
 
