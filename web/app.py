@@ -24,7 +24,7 @@ import tornado.web
 from . import i18n
 from .accounts import Accounts, LoginThrottle
 from .box import Box, check_box
-from .handlers import admin, api, auth, calls, config, live, provision, reports
+from .handlers import admin, api, auth, calls, config, flows, live, provision, reports, voicemail
 from .handlers.base import BaseHandler
 from .hub import LiveHub
 from .views import Views
@@ -85,6 +85,10 @@ def routes() -> list[tornado.web.URLSpec]:
         u(r"/admin/phones", config.PhonesHandler, name="phones"),
         u(r"/admin/operators", config.OperatorsHandler, name="operators"),
         u(r"/admin/queues", config.QueuesHandler, name="queues"),
+        u(r"/admin/flows", flows.FlowsHandler, name="flows"),
+        u(r"/admin/voicemail", voicemail.VoicemailHandler, name="voicemail"),
+        u(r"/admin/voicemail/([0-9]{1,12})\.wav", voicemail.VoicemailAudioHandler,
+          name="voicemail_audio"),
         u(r"/live", live.LiveSocket, name="live"),
         u(r"/wallboard", live.WallboardHandler, name="wallboard"),
         u(r"/panel", live.PanelHandler, name="panel"),

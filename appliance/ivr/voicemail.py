@@ -136,6 +136,19 @@ class VoicemailBox:
             row["digits"] = json.loads(row["digits"] or "{}")
         return rows
 
+    def audio_path(self, voicemail_id: int) -> Path | None:
+        """The message's WAV file, or None when there is none, it is gone, or the row points
+        outside ``voicemail/`` (a row is data: never serve a file just because it says so)."""
+        rows = self.store.query("SELECT path FROM voicemail WHERE id = ?", (voicemail_id,))
+        if not rows or not rows[0]["path"]:
+            return None
+        root = self.root.resolve()
+        path = Path(rows[0]["path"])
+        path = (path if path.is_absolute() else root / path).resolve()
+        if not path.is_relative_to(root) or path.suffix.lower() != ".wav" or not path.is_file():
+            return None
+        return path
+
     async def mark_heard(self, voicemail_id: int, heard: bool = True) -> bool:
         def op(conn: sqlite3.Connection) -> int:
             return conn.execute("UPDATE voicemail SET heard = ? WHERE id = ?",

@@ -236,3 +236,23 @@ def test_webhook_bad_address_and_unreachable(store, tmp_path) -> None:
                                         "url": f"http://127.0.0.1:{port}/hook"}).result()
     result = asyncio.run(VoicemailNotifier(store.setting).notify(message))["webhook"]
     assert result.startswith("error")
+
+
+def test_audio_path_only_inside_the_voicemail_folder(store, tmp_path):
+    box = VoicemailBox(store, tmp_path)
+    inside = box.root / "2026-11" / "a.wav"
+    inside.parent.mkdir(parents=True)
+    inside.write_bytes(b"RIFF")
+    outside = tmp_path / "b.wav"
+    outside.write_bytes(b"RIFF")
+    (box.root / "2026-11" / "link.wav").symlink_to(outside)  # a link out of the folder
+
+    def insert(path) -> int:
+        return asyncio.run(store.writer.awrite(lambda c: c.execute(
+            "INSERT INTO voicemail(path, created_at) VALUES (?, 0)", (str(path),)).lastrowid))
+
+    assert box.audio_path(insert(inside)) == inside.resolve()
+    for path in (outside, box.root / ".." / "b.wav", box.root / "2026-11" / "link.wav",
+                 box.root / "2026-11" / "missing.wav", tmp_path / "callbox.db", ""):
+        assert box.audio_path(insert(path)) is None, path
+    assert box.audio_path(10_000) is None

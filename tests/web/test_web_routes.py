@@ -85,6 +85,7 @@ PAGES = {  # path -> least role
     "/admin": "admin", "/admin/site": "admin", "/admin/hardware": "admin",
     "/admin/lines": "admin", "/admin/phones": "admin", "/admin/operators": "admin",
     "/admin/queues": "admin", "/admin/hours": "admin", "/admin/users": "admin",
+    "/admin/flows": "admin", "/admin/voicemail": "supervisor",
 }
 RANK = {"operator": 1, "supervisor": 2, "admin": 3}
 
