@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = Config(data_dir=Path(args.data), web_listen=args.web, sip_listen=args.sip,
+    config = Config(data_dir=Path(args.data).resolve(), web_listen=args.web, sip_listen=args.sip,
                     source="make demo")
     site = DemoSite(args)
     try:

@@ -47,7 +47,7 @@ class SimModemProcess:
     @classmethod
     async def start(cls, model: str, workdir: Path | str, *, sim_busy: float | None = None,
                     extra: list[str] | None = None) -> SimModemProcess:
-        workdir = Path(workdir)
+        workdir = Path(workdir).resolve()  # the line's settings need absolute port paths
         workdir.mkdir(parents=True, exist_ok=True)
         control = workdir / f"{model}.control"
         if control.exists():

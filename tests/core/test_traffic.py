@@ -47,3 +47,44 @@ def test_arrivals_follow_the_rate_and_impatient_callers_leave():
             assert when - last_seen[number] >= 300
         last_seen[number] = when
     assert repeats > 10
+
+
+def test_make_demo_from_a_checkout_serves_the_page_and_stops_on_ctrl_c(tmp_path):
+    """`make demo`'s own command, from the repository root with its default relative data
+    directory: the page answers, calls flow on every line kind, Ctrl-C ends it all."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    data = os.path.relpath(tmp_path / "demo", root)  # relative, like var/demo
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "appliance.demo", "--data", data, "--web", "127.0.0.1:0",
+         "--sip", "127.0.0.1:0", "--rate", "60"], cwd=root, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            if "demo is running:" in line:
+                url = line.split("running:", 1)[1].strip()
+        assert url, proc.stderr.read()
+        with urllib.request.urlopen(url + "login", timeout=10) as page:
+            assert page.status == 200
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert proc.wait(30) == 0
+        assert "Traceback" not in proc.stderr.read()
+        # its simulated modems went with it
+        left = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True)
+        assert left.stdout.strip() == ""
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
