@@ -9,14 +9,10 @@ import math
 import random
 import struct
 
-import pytest
-
 from appliance.media.goertzel import tone_level_dbfs
 from drivers.sim.pstn import FarEnd
 
 from .conftest import fxo_line, wait_for
-
-pytest.importorskip("appliance.media.echo", reason="media's echo canceller not merged")
 
 
 class Meter:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing
+
 REPO = Path(__file__).resolve().parents[2]
 SYSTEMD_DIR = REPO / "systemd"
 IMAGE_BUILD = REPO / "image-build"
@@ -28,7 +30,7 @@ EXECUTABLES = ("usr/local/bin/callbox", "usr/lib/callbox/callbox-firstboot", "us
 def unit_root(tmp_path: Path) -> Path:
     """A root with the host's systemd units (targets to depend on) plus ours."""
     if not HOST_UNITS.is_dir():
-        pytest.skip("systemd is not installed (apt-get install systemd)")
+        missing("systemd is not installed (apt-get install systemd)")
     root = tmp_path / "root"
     shutil.copytree(HOST_UNITS, root / "usr/lib/systemd/system", symlinks=True)
     for source, target in UNIT_FILES.items():

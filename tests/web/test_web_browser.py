@@ -89,7 +89,8 @@ def server():
 @pytest.fixture
 def browser():
     require_tool("chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api  # a test dependency in pyproject: always installed
+
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path="/usr/bin/chromium",
                               args=["--no-sandbox", "--disable-gpu",
