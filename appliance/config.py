@@ -22,7 +22,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class ConfigError(Exception):
-    pass
+    """The bootstrap file or a flag is wrong; the message says what and where."""
 
 
 @dataclass(frozen=True)

@@ -384,10 +384,10 @@ class Switchboard:
             self._finish(call, Cause.NORMAL_CLEARING, "system")  # a kept place: nobody on line
         elif kind == "queue" and target:
             self.defer(self.enqueue, call, target)
-        elif kind == "voicemail" and self.media is not None and self.media.voicemail(call):
-            pass
+        elif kind == "voicemail" and self.media is not None:
+            self.media.voicemail(call)  # intro, beep, message; it hangs up when done
         elif kind in ("callback", "voicemail"):
-            # no voicemail recorder: take the number instead so nobody is lost
+            # no media layer to record a message: take the number so nobody is lost
             self.recorder.callback_request(call)
             call.data["callback"] = True
             self.hangup(call.caller_leg, Cause.NORMAL_CLEARING)

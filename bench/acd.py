@@ -31,12 +31,13 @@ WARMUP = 200
 class NoSwitchboard:
     def __init__(self) -> None:
         self.rung: list[tuple[str, str]] = []
+        self.stopped = 0
 
     def ring(self, call_id: str, operator: str, *, callback: bool = False) -> None:
         self.rung.append((call_id, operator))
 
     def stop_ringing(self, call_id: str, operator: str) -> None:
-        pass
+        self.stopped += 1
 
     def overflow(self, call_id: str, destination: str, reason: str) -> None:
         pass

@@ -137,8 +137,9 @@ async def demo_figures(tmp: Path, seconds: float) -> dict:
         "10", "--rate", "60", "--web", "127.0.0.1:0", "--sip", "127.0.0.1:0",
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
     try:
-        while b"demo is running" not in (await asyncio.wait_for(proc.stdout.readline(), 60)):
-            pass
+        line = b""
+        while b"demo is running" not in line:  # its banner says the site is set up
+            line = await asyncio.wait_for(proc.stdout.readline(), 60)
         tick = os.sysconf("SC_CLK_TCK")
         samples = []
         cpu0, t0 = cpu_ticks(proc.pid), time.monotonic()

@@ -181,8 +181,9 @@ class Hotplug:
 
     def _udev_event(self) -> None:
         assert self._monitor is not None
+        # drain every queued udev event; one rescan below covers them all
         while self._monitor.poll(timeout=0) is not None:
-            pass
+            continue
         self.changed()
 
     def _rescan(self) -> None:

@@ -45,7 +45,7 @@ def load_cookie_secret(path: Path | str) -> str:
         if len(secret) >= 32:
             return secret
     except FileNotFoundError:
-        pass
+        pass  # the first start: make one below
     secret = secrets.token_hex(32)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         asyncio.run(serve(config, setup=site.setup))
     except KeyboardInterrupt:
-        pass
+        pass  # a second Ctrl-C during shutdown: stop quietly
     except OSError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1

@@ -28,7 +28,7 @@ MAX_BATCH = 500
 
 
 class WriterClosed(Exception):
-    pass
+    """A write after ``close()``: the daemon is stopping."""
 
 
 class Writer:
@@ -112,7 +112,7 @@ class Writer:
             try:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:
-                pass
+                pass  # the failed COMMIT already ended the transaction
             for _op, future in batch:
                 if not future.done():
                     future.set_exception(exc)

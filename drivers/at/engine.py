@@ -20,7 +20,6 @@ from .protocol import (
     CMS_ERROR,
     AtProtocol,
     Command,
-    Echo,
     FinalResult,
     InfoLine,
     Noise,
@@ -209,11 +208,11 @@ class AtEngine:
             exchange.lines.append(event.line)
         elif isinstance(event, Prompt) and exchange is not None and exchange.pdu is not None:
             self.link.write(self.protocol.send_pdu(exchange.pdu))
-        elif isinstance(event, FinalResult) and exchange is not None:
-            if not exchange.future.done():
-                exchange.future.set_result(event)
-        elif isinstance(event, Echo):
-            pass
+        elif isinstance(event, FinalResult) and exchange is not None \
+                and not exchange.future.done():
+            exchange.future.set_result(event)
+        # an Echo (the modem repeating our command while ATE1 is still on) is dropped:
+        # it is neither an answer nor a URC
 
     def _route(self, urc: Urc) -> None:
         handlers = self._handlers.get(urc.name, []) + self._any_urc

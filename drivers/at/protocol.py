@@ -83,7 +83,7 @@ class Urc:
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    pass
+    """The modem's "> ": it is waiting for the PDU of +CMGS (27.005 3.5.1)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,7 +177,7 @@ class CallManager:
         except AtError:
             await self.engine.command("ATH", check=False)
         except (AtTimeout, PortLost):
-            pass
+            log.info("%s: hang-up unanswered: the modem is gone or deaf", leg.id)
 
     def _result(self, urc: Urc) -> None:
         leg = self.leg

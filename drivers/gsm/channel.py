@@ -86,7 +86,7 @@ class GsmChannel(Channel):
             try:
                 await asyncio.wait_for(leg.hangup(Cause.NORMAL_CLEARING), 5)
             except (TimeoutError, AtError, PortLost):
-                pass
+                log.info("%s: the network side of the call could not be cleared", self.name)
         await self.supervisor.stop()
 
     def originate(self, destination: str, caller: CallerId, listener: LegListener) -> Leg:

@@ -20,7 +20,7 @@ STARTUP_TIMEOUT = 15.0
 
 
 class SimProcessError(RuntimeError):
-    pass
+    """The simulator process did not start or answered its control socket with an error."""
 
 
 def _die_with_parent() -> None:
@@ -86,7 +86,7 @@ class SimModemProcess:
             try:
                 self.enumerated = json.loads(line)
             except json.JSONDecodeError:
-                pass
+                continue  # a stray line; the next announcement will do
 
     def line_settings(self) -> dict[str, str]:
         """Stable symlinks that survive the simulator's re-enumeration (as udev names)."""
