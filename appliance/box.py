@@ -35,6 +35,7 @@ class Box:
         self.admin = daemon.admin
         self.board = daemon.board
         self._kpi_cache: tuple[float, dict[str, dict[str, Any]]] | None = None
+        self._kpi_refreshing = False
 
     # -- time ------------------------------------------------------------------------------
     def timezone(self) -> ZoneInfo:
@@ -49,15 +50,27 @@ class Box:
 
     # -- the live picture ----------------------------------------------------------------------
     def _today(self) -> dict[str, dict[str, Any]]:
+        """Today's figures per queue, from a cache refreshed off the loop: the report
+        reads the day's queue log (tens of ms on a busy day), too long to do inside
+        every wallboard render."""
         now = self.board.clock.monotonic()
-        if self._kpi_cache is None or now - self._kpi_cache[0] > KPI_CACHE_SECONDS:
+        stale = self._kpi_cache is None or now - self._kpi_cache[0] > KPI_CACHE_SECONDS
+        if stale and not self._kpi_refreshing:
+            self._kpi_refreshing = True
+            self.board.spawn(self._refresh_today(now), "wallboard figures")
+        return self._kpi_cache[1] if self._kpi_cache else {}
+
+    async def _refresh_today(self, now: float) -> None:
+        try:
             start = self.today_start()
-            report = reports.report(self.store._conn, start, start + 86_400,
-                                    utc_offset=self._utc_offset(start),
-                                    queue_thresholds=self._thresholds())
+            offset, thresholds = self._utc_offset(start), self._thresholds()
+            report = await self.store.read(
+                lambda conn: reports.report(conn, start, start + 86_400, utc_offset=offset,
+                                            queue_thresholds=thresholds))
             self._kpi_cache = (now, {name: kpi.as_dict()
                                      for name, kpi in report.queues.items()})
-        return self._kpi_cache[1]
+        finally:
+            self._kpi_refreshing = False
 
     def _thresholds(self) -> dict[str, tuple[int, int]]:
         return reports.thresholds_from_configs(self.board.queue_configs.values())
