@@ -99,11 +99,8 @@ class LoopbackLeg(Leg):
             self._pump = None
 
 
-class LoopbackLine(Channel):
-    """A public line.  ``place_call`` is the network delivering a call to us."""
-
-    kind = "loopback"
-    role = "line"
+class _LoopbackChannel(Channel):
+    """What the loopback line and phones share: their legs, start and stop."""
 
     def __init__(self, name, settings, host) -> None:
         super().__init__(name, settings, host)
@@ -121,6 +118,13 @@ class LoopbackLine(Channel):
                 await leg.hangup(Cause.NORMAL_UNSPECIFIED)
         self.started = False
         self.host.channel_changed(self)
+
+
+class LoopbackLine(_LoopbackChannel):
+    """A public line.  ``place_call`` is the network delivering a call to us."""
+
+    kind = "loopback"
+    role = "line"
 
     def place_call(self, number: str, name: str = "", dialled: str = "",
                    presentation: str = "allowed") -> LoopbackLeg:
@@ -157,7 +161,7 @@ class LoopbackLine(Channel):
                 "calls": live}
 
 
-class LoopbackPhones(Channel):
+class LoopbackPhones(_LoopbackChannel):
     """Operators' phones.  With ``answer_after`` in settings each phone answers by itself
     after that many seconds (optionally ``talk_seconds: [min, max]`` then hangs up, and
     ``no_answer_ratio`` of rings are never answered); without it, tests answer by hand."""
@@ -168,19 +172,6 @@ class LoopbackPhones(Channel):
     def __init__(self, name, settings, host) -> None:
         super().__init__(name, settings, host)
         self.extensions: set[str] = set(self.settings.get("extensions", []))
-        self.legs: list[LoopbackLeg] = []
-        self.started = False
-        self._random = random.Random(self.settings.get("seed"))
-
-    async def start(self) -> None:
-        self.started = True
-        self.host.channel_changed(self)
-
-    async def stop(self) -> None:
-        for leg in list(self.legs):
-            if not leg.ended:
-                await leg.hangup(Cause.NORMAL_UNSPECIFIED)
-        self.started = False
 
     def register(self, extension: str) -> None:
         self.extensions.add(extension)
