@@ -130,3 +130,40 @@ def test_waiting_caller_hears_music_and_position_and_can_take_a_callback(site):
 
     call_id = run(scenario())
     assert site.queue_events(call_id)[:2] == ["ENTERQUEUE", "CALLBACK"]
+
+
+def test_test_this_flow_rings_the_phone_and_plays_the_flow_to_it(site):
+    """The installer's "test this flow": their phone rings, and once answered it is the
+    flow's caller: it hears the menu, its key chooses, the queue really rings Anna."""
+    async def scenario():
+        await with_flow(site)
+        site.phones.register("105")  # the installer's own phone, not an operator's
+        call = site.board.test_flow("main", "105")
+        await site.settle()
+        tester = site.phones.ringing("105")[0]
+        assert tester.frames_received == 0  # nothing is played before the phone answers
+        tester.far_end_answer()
+        await site.until(lambda: tester.frames_received > 25)  # the menu is being spoken
+        tester.far_end_dtmf("1")
+        await site.until(lambda: site.phones.ringing("101"))
+        tester.far_end_hangup()
+        await site.settle()
+        return call.id
+
+    call_id = run(scenario())
+    row = site.call_row(call_id)
+    assert row["direction"] == "test" and row["caller_number"] == "105"
+    assert json.loads(row["data"])["flow_name"] == "main"
+    assert site.queue_events(call_id)[:2] == ["ENTERQUEUE", "ABANDON"]
+
+
+def test_test_this_flow_refuses_a_phone_that_is_not_registered(site):
+    from drivers.base import Unreachable
+
+    async def scenario():
+        await with_flow(site)
+        with pytest.raises(Unreachable):
+            site.board.test_flow("main", "199")
+        return [c for c in site.board.calls.values() if c.direction == "test"]
+
+    assert run(scenario()) == []
