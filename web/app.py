@@ -24,7 +24,19 @@ import tornado.web
 from . import i18n
 from .accounts import Accounts, LoginThrottle
 from .box import Box, check_box
-from .handlers import admin, api, auth, calls, config, flows, live, provision, reports, voicemail
+from .handlers import (
+    admin,
+    api,
+    auth,
+    calls,
+    config,
+    flow_editor,
+    flows,
+    live,
+    provision,
+    reports,
+    voicemail,
+)
 from .handlers.base import BaseHandler
 from .hub import LiveHub
 from .views import Views
@@ -86,6 +98,8 @@ def routes() -> list[tornado.web.URLSpec]:
         u(r"/admin/operators", config.OperatorsHandler, name="operators"),
         u(r"/admin/queues", config.QueuesHandler, name="queues"),
         u(r"/admin/flows", flows.FlowsHandler, name="flows"),
+        u(r"/admin/flows/check", flow_editor.FlowCheckHandler, name="flow_check"),
+        u(r"/admin/flows/test", flow_editor.FlowTestHandler, name="flow_test"),
         u(r"/admin/voicemail", voicemail.VoicemailHandler, name="voicemail"),
         u(r"/admin/voicemail/([0-9]{1,12})\.wav", voicemail.VoicemailAudioHandler,
           name="voicemail_audio"),

@@ -1,0 +1,246 @@
+"""The visual call-flow editor in headless Chromium, end to end: an installer builds a
+two-level menu only by clicking and typing, sees the validator's error and warnings on
+the cards they concern, fixes them, saves and activates, rings their own phone with
+"test this flow" — and then the flow they saved answers a real call: a loopback line
+whose destination is the flow, on a real Switchboard with CallMedia (espeak-ng speaks
+the menus), where two DTMF keys lead to the queue of the second level and its operator's
+phone rings.  Screenshots go to test-output/screenshots/."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+
+import pytest
+from test_web_browser import ServerThread, shot
+
+from appliance.acd.config import QueueConfig
+from appliance.ivr.flow import Flow
+from appliance.ivr.flowstore import FlowStore
+from appliance.ivr.validate import validate
+from tests.conftest import require_tool
+
+pytestmark = pytest.mark.peers
+
+PASSWORD = "installer's secret 2"
+
+
+@pytest.fixture
+def server():
+    s = ServerThread()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def page(server):
+    require_tool("chromium")
+    require_tool("espeak-ng")
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-gpu",
+                                          "--disable-background-networking"])
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.problems = []
+        page.on("pageerror", lambda e: page.problems.append(str(e)))
+        # script errors and blocked scripts; a refused request (400) is part of the test
+        page.on("console", lambda m: page.problems.append(m.text)
+                if m.type == "error" and "Failed to load resource" not in m.text else None)
+        yield page
+        browser.close()
+
+
+def on_loop(server: ServerThread, coro):
+    return asyncio.run_coroutine_threadsafe(coro, server.loop).result(10)
+
+
+def card(page, node: str):
+    return page.locator(f"[data-card='{node}']")
+
+
+def add_at(page, node: str, field: str, node_type: str) -> None:
+    """Click + on a node's empty branch and add a node of ``node_type`` there."""
+    branch = page.locator(f"#flow-node-{node} > ul > li[data-field='{field}']")
+    branch.locator("> .flow-add").click()
+    branch.locator(".flow-new-type").select_option(node_type)
+    branch.locator(".flow-add-confirm").click()
+
+
+def messages_on(page, node: str) -> list[tuple[str, str]]:
+    items = card(page, node).locator("li[data-severity]")
+    return [(items.nth(i).get_attribute("data-severity"), items.nth(i).inner_text())
+            for i in range(items.count())]
+
+
+def expected_on(graph: dict, node: str) -> list[tuple[str, str]]:
+    """What the validator says about ``node`` of the graph the page holds now."""
+    queues = ["billing", "support"]
+    return [(m.severity, f"{m.severity}: {m.text('en')}")
+            for m in validate(Flow.from_graph("x", graph), queues=queues, prompts=set())
+            if m.node == node]
+
+
+def page_graph(page) -> dict:
+    return json.loads(page.input_value("#flow-graph"))
+
+
+def check(page) -> None:
+    before = page.get_attribute("#flow-summary", "data-checks") or "0"
+    page.click("#flow-check-button")
+    page.wait_for_function(
+        f"(document.getElementById('flow-summary').dataset.checks || '0') !== '{before}'")
+
+
+def test_build_check_fix_save_test_and_answer_a_call(server, page):
+    on_loop(server, server.app.accounts.create("admin", PASSWORD, "admin", ""))
+    for name in ("support", "billing"):
+        on_loop(server, server.box.admin.save_queue(QueueConfig(name=name), create=True))
+    server.box.registrations["105"] = {"registered": True}  # the installer's own phone
+
+    page.goto(server.url + "/login")
+    page.fill("#username", "admin")
+    page.fill("#password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url("**/admin**")
+    page.goto(server.url + "/admin/flows")
+    page.wait_for_selector("#flow-editor:not([hidden])")
+    assert page.is_hidden("#flow-json-field")  # JSON only on request
+    assert card(page, "hours").is_visible()  # the starter flow, drawn as cards
+    page.once("dialog", lambda d: d.accept())
+    page.click("#flow-clear")
+    assert page_graph(page)["nodes"] == {}
+
+    # level one: a menu at the start with two choices
+    page.locator(".flow-start > .flow-add").click()
+    page.select_option(".flow-start .flow-new-type", "menu")
+    page.click(".flow-start .flow-add-confirm")
+    page.fill("#ff-say-text", "For accounts press 1. For our opening hours press 2.")
+    page.fill("#ff-choices-label-1", "Accounts")
+    page.click(".flow-add-choice")
+    page.fill("#ff-choices-label-2", "Hours")
+    # level two under choice 1: a menu whose choices go to queues
+    add_at(page, "menu", "choices.1", "menu")
+    assert page.input_value("#ff-id") == "menu2"
+    page.fill("#ff-say-text", "For support press 1. For billing press 2.")
+    page.fill("#ff-choices-label-1", "Support")
+    page.click(".flow-add-choice")
+    page.fill("#ff-choices-label-2", "Billing")
+    add_at(page, "menu2", "choices.1", "queue")
+    page.select_option("#ff-queue", "support")
+    add_at(page, "menu2", "choices.2", "queue")
+    page.select_option("#ff-queue", "billing")
+    page.fill("#ff-id", "billing_q")
+    page.click("#ff-rename")
+    assert card(page, "billing_q").is_visible()
+    page.click("#flow-settings-button")
+    page.select_option("#fs-operator", "queue")  # "0" from every menu reaches support
+
+    # choice 2 of the first menu is still empty: Check says so on that menu's card
+    check(page)
+    graph = page_graph(page)
+    assert graph["nodes"]["menu"]["choices"]["1"]["next"] == "menu2"
+    assert messages_on(page, "menu") == expected_on(graph, "menu") != []
+    assert [s for s, _ in messages_on(page, "menu")] == ["error"]
+    assert page.get_attribute("#flow-node-menu > ul > li[data-field='choices.2']",
+                              "class").endswith("bad")
+    assert messages_on(page, "menu2") == []
+    assert page.get_attribute("#flow-summary", "data-errors") == "1"
+    shot(page, "20-flow-editor-error")
+
+    # the installer tries a message then a hang-up there, then sends choice 2 to billing
+    # after all: the message and the hang-up are left behind, which is only a warning
+    add_at(page, "menu", "choices.2", "play")
+    page.fill("#ff-say-text", "We are open from nine to six.")
+    add_at(page, "play", "next", "hangup")
+    card(page, "menu").click()
+    page.select_option("#ff-choices-next-2", "billing_q")
+    check(page)
+    graph = page_graph(page)
+    assert page.get_attribute("#flow-summary", "data-errors") == "0"
+    for node in ("play", "hangup"):
+        assert page.locator(f"#flow-unreached [data-card='{node}']").is_visible()
+        assert messages_on(page, node) == expected_on(graph, node)
+        assert [s for s, _ in messages_on(page, node)] == ["warning"]
+    # billing is reached twice: drawn once, the second time a link
+    assert page.locator("[data-card='billing_q']").count() == 1
+    assert page.locator("#flow-node-menu > ul > li[data-field='choices.2'] "
+                        "a[data-goto='billing_q']").is_visible()
+    shot(page, "21-flow-editor-warning")
+
+    for node in ("play", "hangup"):  # fixed: the leftovers are deleted
+        card(page, node).click()
+        page.click("#ff-delete")
+    check(page)
+    assert page.get_attribute("#flow-summary", "data-errors") == "0"
+    assert page.get_attribute("#flow-summary", "data-warnings") == "0"
+    page.fill("#flow-name", "front desk")
+    page.click("#flow-save-button")
+    page.wait_for_selector("#flow-saved")
+    active = server.call(FlowStore(server.box.store).active, "front desk")
+    assert active is not None and active.graph == page_graph(page)
+    assert set(active.graph["nodes"]) == {"menu", "menu2", "queue", "billing_q"}
+    shot(page, "22-flow-editor-saved")
+
+    # "test this flow": a phone that is not registered, then the installer's own
+    page.fill("#flow-test-extension", "199")
+    page.click("#flow-test-button")
+    page.wait_for_selector("#error-extension:not([hidden])")
+    assert "199" in page.inner_text("#error-extension")
+    page.fill("#flow-test-extension", "")
+    page.select_option("#flow-test-phone", "105")
+    page.click("#flow-test-button")
+    page.wait_for_selector("#flow-test-result:not([hidden])")
+    assert "105" in page.inner_text("#flow-test-result")
+    assert page.is_hidden("#error-extension")
+    assert server.box.flow_tests == [("front desk", "105")]
+    shot(page, "23-flow-editor-test")
+    assert not page.problems, page.problems
+
+    # the flow the browser saved answers a call: 1 (accounts), then 2 (billing)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        rang = pool.submit(asyncio.run, answer_a_call(server.tmp, "front desk")).result(90)
+    assert rang == {"102"}  # Boris, billing's operator, and nobody else
+
+
+async def answer_a_call(data_dir: str, flow_name: str) -> set[str]:
+    from appliance.callmedia import CallMedia
+    from tests.core.site import Site
+
+    site = Site(data_dir)  # the same database the browser's flow was saved in
+    media = CallMedia(site.board, data_dir)
+    try:
+        for n, (name, queue) in enumerate((("Anna", "support"), ("Boris", "billing"))):
+            await site.admin.add_phone(str(101 + n))
+            await site.admin.save_operator(name, str(101 + n), str(11 + n), {queue: 0})
+        await site.admin.save_line("gsm1", "loopback", {"answer_after": 1},
+                                   f"flow:{flow_name}")
+        from drivers.loopback import LoopbackPhones
+
+        phones = LoopbackPhones("phones", {"extensions": ["101", "102"]}, site.board)
+        await site.board.add_channel(phones)
+        await site.board.sync_lines()
+        site.board.load_config()
+        for name in ("Anna", "Boris"):
+            site.board.acd.login(name)
+        await site.settle()
+        leg = site.board.channels["gsm1"].place_call("+79161112233")
+        await site.until(lambda: leg.frames_received > 25)  # the first menu is spoken
+        leg.far_end_dtmf("1")
+        heard = leg.frames_received
+        await site.until(lambda: leg.frames_received > heard + 25)  # the second menu
+        leg.far_end_dtmf("2")
+        await site.until(lambda: phones.ringing("101") or phones.ringing("102"))
+        rang = {ext for ext in ("101", "102") if phones.ringing(ext)}
+        leg.far_end_hangup()
+        await site.settle()
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if pending:  # prompt synthesis still in flight finishes before the loop closes
+            await asyncio.wait(pending, timeout=15)
+        return rang
+    finally:
+        media.close()
+        site.store.close()
