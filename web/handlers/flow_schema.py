@@ -108,6 +108,15 @@ FIELDS: dict[str, list[Field]] = {
     ],
 }
 
+# What the runner uses when a number is left empty (shown greyed in the empty box).
+PLACEHOLDERS: dict[tuple[str, str], str] = {
+    ("menu", "timeout"): "5", ("menu", "retries"): "2", ("collect", "min_length"): "1",
+    ("collect", "max_length"): "20", ("collect", "timeout"): "8",
+    ("collect", "inter_digit_timeout"): "4", ("collect", "retries"): "2",
+    ("queue", "priority"): "0", ("voicemail", "max_seconds"): "120",
+}
+
+
 # What a node of a type starts with when added in the editor (branches start empty).
 def _defaults(node_type: str, queue: str) -> dict[str, Any]:
     base: dict[str, Any] = {
@@ -137,7 +146,9 @@ def editor_schema(translate: Callable[[str], str], queues: list[str]) -> dict[st
             "targets": list(kind.targets), "required": list(kind.required),
             "terminal": kind.terminal, "interactive": kind.interactive,
             "fields": [{"name": f, "control": c, "label": translate(lab),
-                        "help": translate(h) if h else ""} for f, c, lab, h in fields],
+                        "help": translate(h) if h else "",
+                        "placeholder": PLACEHOLDERS.get((name, f), "")}
+                       for f, c, lab, h in fields],
             "defaults": _defaults(name, first_queue),
         }
     return {"types": types,

@@ -89,7 +89,8 @@
       return field(f.label, input, f.help, f.name);
     },
     int: function (ctx, node, f, fid) {
-      var input = el("input", {type: "number", id: fid, min: "0", step: "1"});
+      var input = el("input", {type: "number", id: fid, min: "0", step: "1",
+                               placeholder: f.placeholder || null});
       input.value = node[f.name] !== undefined ? node[f.name] : "";
       input.addEventListener("input", function () {
         setOrDrop(node, f.name, input.value === "" ? "" : Number(input.value));
