@@ -89,10 +89,9 @@ def page_graph(page) -> dict:
 
 
 def check(page) -> None:
-    before = page.get_attribute("#flow-summary", "data-checks") or "0"
-    page.click("#flow-check-button")
-    page.wait_for_function(
-        f"(document.getElementById('flow-summary').dataset.checks || '0') !== '{before}'")
+    done = int(page.get_attribute("#flow-summary", "data-checks") or 0) + 1
+    page.click("#flow-check-button")  # the page's CSP forbids eval: wait on an attribute
+    page.wait_for_selector(f"#flow-summary[data-checks='{done}']")
 
 
 def test_build_check_fix_save_test_and_answer_a_call(server, page):
@@ -245,3 +244,104 @@ async def answer_a_call(data_dir: str, flow_name: str) -> set[str]:
     finally:
         media.close()
         site.store.close()
+
+
+LOOP = {"start": "menu", "language": "en", "operator": "sales_q",
+        "nodes": {"menu": {"type": "menu", "text": "For our address press 1. Sales, 2.",
+                           "choices": {"1": {"label": "Address", "next": "info"},
+                                       "2": {"label": "Sales", "next": "sales_q"}}},
+                  "info": {"type": "play", "text": "We are at 1 Main Street.",
+                           "next": "menu"},
+                  "sales_q": {"type": "queue", "queue": "support"}}}
+
+
+def login(page, server) -> None:
+    page.goto(server.url + "/login")
+    page.fill("#username", "admin")
+    page.fill("#password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url("**/admin**")
+
+
+def test_loops_rename_delete_json_view_and_refused_save(server, page):
+    on_loop(server, server.app.accounts.create("admin", PASSWORD, "admin", ""))
+    on_loop(server, server.box.admin.save_queue(QueueConfig(name="support"), create=True))
+    on_loop(server, FlowStore(server.box.store).save("loop", LOOP, queues=["support"]))
+    login(page, server)
+    page.goto(server.url + "/admin/flows?name=loop")
+    page.wait_for_selector("#flow-editor:not([hidden])")
+    # the way back to the menu is a link, not a second copy of the menu
+    assert page.locator("[data-card='menu']").count() == 1
+    assert page.locator("#flow-node-info li[data-field='next'] a[data-goto='menu']").is_visible()
+
+    # rename: every branch that led to "info" follows; a taken name is refused
+    card(page, "info").click()
+    page.fill("#ff-id", "menu")
+    page.click("#ff-rename")
+    assert "taken" in page.inner_text("#ff-id-error")
+    page.fill("#ff-id", "address")
+    page.click("#ff-rename")
+    assert page_graph(page)["nodes"]["menu"]["choices"]["1"]["next"] == "address"
+    assert "info" not in page_graph(page)["nodes"]
+
+    # the JSON view follows the cards and the cards follow the JSON
+    page.check("#flow-show-json")
+    assert page.is_visible("#flow-graph")
+    changed = page_graph(page)
+    changed["nodes"]["address"]["text"] = "We moved to 2 Side Street."
+    page.fill("#flow-graph", json.dumps(changed))
+    assert "2 Side Street" in card(page, "address").inner_text()
+    page.fill("#flow-graph", '{"nodes": ')  # half-typed: the cards keep the last good flow
+    assert page.is_visible("#flow-json-note")
+    assert card(page, "address").is_visible()
+    page.fill("#flow-graph", json.dumps(changed))
+    assert page.is_hidden("#flow-json-note")
+    page.uncheck("#flow-show-json")
+
+    # deleting the queue empties the branches that led to it, and Check says so
+    card(page, "sales_q").click()
+    page.click("#ff-delete")
+    assert page.locator("#flow-node-menu > ul > li[data-field='choices.2'] > .flow-add").count()
+    check(page)
+    graph = page_graph(page)
+    assert graph.get("operator", "") == "" and "sales_q" not in graph["nodes"]
+    assert messages_on(page, "menu") == expected_on(graph, "menu")
+    assert {s for s, _ in messages_on(page, "menu")} == {"error"}
+
+    # saving is refused: the page comes back with the messages on the cards
+    page.click("#flow-save-button")
+    page.wait_for_selector("[data-card='menu'] li[data-severity='error']")
+    assert page.is_hidden("#flow-check")  # the plain list is for pages without the script
+    assert messages_on(page, "menu") == expected_on(graph, "menu")
+    assert server.call(FlowStore(server.box.store).versions, "loop")[0]["version"] == 1
+    shot(page, "24-flow-editor-refused")
+
+    # the same editor in Russian
+    page.select_option("select[name=locale]", "ru_RU")
+    page.wait_for_selector("text=Пробный звонок")
+    page.goto(server.url + "/admin/flows?name=loop")
+    assert "Меню" in card(page, "menu").inner_text()
+    card(page, "info").click()
+    assert page.is_visible("text=Текст, который произнесёт станция")
+    shot(page, "25-flow-editor-ru")
+    assert not page.problems, page.problems
+
+
+def test_without_javascript_the_page_is_the_json_form(server, page):
+    on_loop(server, server.app.accounts.create("admin", PASSWORD, "admin", ""))
+    on_loop(server, server.box.admin.save_queue(QueueConfig(name="support"), create=True))
+    on_loop(server, FlowStore(server.box.store).save("loop", LOOP, queues=["support"]))
+    context = page.context.browser.new_context(java_script_enabled=False,
+                                               viewport={"width": 1280, "height": 900})
+    plain = context.new_page()
+    login(plain, server)
+    plain.goto(server.url + "/admin/flows?name=loop")
+    assert plain.is_hidden("#flow-editor") and plain.is_visible("#flow-graph")
+    broken = json.loads(json.dumps(LOOP))
+    broken["nodes"]["info"]["next"] = ""
+    plain.fill("#flow-graph", json.dumps(broken))
+    plain.click("#flow-check-button")
+    plain.wait_for_selector("#flow-check")
+    assert "error" in plain.inner_text("#node-info")
+    shot(plain, "26-flow-editor-no-script")
+    context.close()

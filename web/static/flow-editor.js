@@ -151,8 +151,6 @@
                             "data-type": graph.nodes[id].type}, [card(id, mine)]);
       var list = el("ul", {"class": "flow-branches"});
       M.branches(graph, schema, id).forEach(function (b) {
-        if (!b.target && !b.required && b.field !== "operator" && b.field !== "on_fail" &&
-            b.field !== "overflow") { return; }
         var flagged = mine.filter(function (m) { return m.field === b.field; });
         var cls = "flow-branch" + (b.required ? "" : " optional") + (flagged.length ?
           (flagged.some(function (m) { return m.severity === "error"; }) ? " bad" : " warn")
