@@ -345,3 +345,63 @@ def test_without_javascript_the_page_is_the_json_form(server, page):
     assert "error" in plain.inner_text("#node-info")
     shot(plain, "26-flow-editor-no-script")
     context.close()
+
+
+def test_every_kind_of_field_writes_the_flow_format(server, page):
+    """Hours, holidays, one-off days, digit collection, callback, transfer, voicemail and
+    hang-up, all set through their form controls, give a flow the validator accepts."""
+    on_loop(server, server.app.accounts.create("admin", PASSWORD, "admin", ""))
+    on_loop(server, server.box.admin.save_queue(QueueConfig(name="support"), create=True))
+    login(page, server)
+    page.goto(server.url + "/admin/flows")
+    page.once("dialog", lambda d: d.accept())
+    page.click("#flow-clear")
+    page.locator(".flow-start > .flow-add").click()
+    page.select_option(".flow-start .flow-new-type", "time")
+    page.click(".flow-start .flow-add-confirm")
+    monday = page.locator("#ff-hours .flow-day[data-day='mon']")
+    monday.locator(".flow-from").fill("08:00")
+    monday.locator(".flow-to").fill("17:00")
+    saturday = page.locator("#ff-hours .flow-day[data-day='sat']")
+    saturday.locator(".flow-add-span").click()
+    saturday.locator(".flow-to").fill("13:00")
+    page.locator("#ff-hours .flow-day[data-day='fri'] button[title]").first.click()
+    page.fill("#ff-holidays", "2026-12-31\n01-07")
+    page.locator("#ff-exceptions button").click()
+    page.locator("#ff-exceptions input[type=date]").fill("2026-12-30")
+    page.locator("#ff-exceptions input[type=text]").fill("10:00-14:00")
+    add_at(page, "time", "open", "collect")
+    page.fill("#ff-say-text", "Enter your card number, then press star.")
+    page.fill("#ff-name", "card")
+    page.fill("#ff-min_length", "16")
+    page.fill("#ff-max_length", "16")
+    page.select_option("#ff-check", "luhn")
+    page.select_option("#ff-terminator", "*")
+    page.check("#ff-sensitive")
+    add_at(page, "collect", "next", "callback")
+    page.select_option("#ff-queue", "support")
+    add_at(page, "callback", "declined", "transfer")
+    page.fill("#ff-extension", "105")
+    add_at(page, "collect", "on_fail", "hangup")
+    add_at(page, "time", "closed", "voicemail")
+    page.fill("#ff-max_seconds", "60")
+    check(page)
+    graph = page_graph(page)
+    assert page.get_attribute("#flow-summary", "data-errors") == "0", expected_on(graph, None)
+    assert page.get_attribute("#flow-summary", "data-warnings") == "0"
+    time_node = graph["nodes"]["time"]
+    assert time_node["hours"]["mon"] == ["08:00-17:00"]
+    assert time_node["hours"]["sat"] == ["09:00-13:00"] and "fri" not in time_node["hours"]
+    assert time_node["holidays"] == ["2026-12-31", "01-07"]
+    assert time_node["exceptions"] == [{"date": "2026-12-30", "hours": ["10:00-14:00"]}]
+    collect = graph["nodes"]["collect"]
+    assert (collect["name"], collect["min_length"], collect["max_length"]) == ("card", 16, 16)
+    assert (collect["check"], collect["terminator"], collect["sensitive"]) == ("luhn", "*", True)
+    assert graph["nodes"]["callback"]["queue"] == "support"
+    assert graph["nodes"]["transfer"]["extension"] == "105"
+    assert graph["nodes"]["voicemail"] == {"type": "voicemail", "queue": "support",
+                                           "max_seconds": 60}
+    assert not validate(Flow.from_graph("x", graph), queues=["support"], prompts=set())
+    card(page, "time").click()
+    shot(page, "27-flow-editor-every-field")
+    assert not page.problems, page.problems
