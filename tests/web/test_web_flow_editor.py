@@ -186,6 +186,7 @@ def test_build_check_fix_save_test_and_answer_a_call(server, page):
     shot(page, "22-flow-editor-saved")
 
     # "test this flow": a phone that is not registered, then the installer's own
+    assert page.is_hidden("#flow-test-unsaved")
     page.fill("#flow-test-extension", "199")
     page.click("#flow-test-button")
     page.wait_for_selector("#error-extension:not([hidden])")
@@ -274,6 +275,18 @@ def test_loops_rename_delete_json_view_and_refused_save(server, page):
     assert page.locator("[data-card='menu']").count() == 1
     assert page.locator("#flow-node-info li[data-field='next'] a[data-goto='menu']").is_visible()
 
+    # choices: another key, one more, one fewer (0 is never offered: it is the operator)
+    card(page, "menu").click()
+    keys = page.locator("#ff-choices-key-2 option").all_inner_texts()
+    assert "0" not in keys and "1" not in keys and "9" in keys and "#" in keys
+    page.select_option("#ff-choices-key-2", "9")
+    assert set(page_graph(page)["nodes"]["menu"]["choices"]) == {"1", "9"}
+    page.select_option("#ff-choices-key-9", "2")
+    page.click(".flow-add-choice")
+    assert set(page_graph(page)["nodes"]["menu"]["choices"]) == {"1", "2", "3"}
+    page.click(".flow-choice[data-key='3'] button")
+    assert page_graph(page)["nodes"]["menu"]["choices"] == LOOP["nodes"]["menu"]["choices"]
+
     # rename: every branch that led to "info" follows; a taken name is refused
     card(page, "info").click()
     page.fill("#ff-id", "menu")
@@ -302,6 +315,7 @@ def test_loops_rename_delete_json_view_and_refused_save(server, page):
     card(page, "sales_q").click()
     page.click("#ff-delete")
     assert page.locator("#flow-node-menu > ul > li[data-field='choices.2'] > .flow-add").count()
+    assert page.is_visible("#flow-test-unsaved")  # the phone would hear the saved version
     check(page)
     graph = page_graph(page)
     assert graph.get("operator", "") == "" and "sales_q" not in graph["nodes"]
@@ -403,5 +417,6 @@ def test_every_kind_of_field_writes_the_flow_format(server, page):
                                            "max_seconds": 60}
     assert not validate(Flow.from_graph("x", graph), queues=["support"], prompts=set())
     card(page, "time").click()
+    assert "Mon 08:00-17:00" in card(page, "time").inner_text()
     shot(page, "27-flow-editor-every-field")
     assert not page.problems, page.problems

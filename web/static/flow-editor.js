@@ -62,6 +62,8 @@
       area.value = JSON.stringify(graph, null, 2);
       jsonNote.hidden = true;
       stale = true;
+      var unsaved = document.getElementById("flow-test-unsaved");
+      if (unsaved) { unsaved.hidden = false; }  // the phone would hear the saved version
       render();
     }
 
@@ -112,6 +114,16 @@
         (b.implicit ? " (" + t.flow_default + ")" : "");
     }
 
+    // "Mon 09:00-18:00 · Sat 10:00-14:00" for a card with opening hours
+    function hoursText(hours) {
+      if (!hours || typeof hours !== "object") { return ""; }
+      var days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+      return days.map(function (day, i) {
+        return Array.isArray(hours[day]) && hours[day].length
+          ? t.weekdays[i] + " " + hours[day].join(", ") : "";
+      }).filter(Boolean).join(" \u00b7 ");
+    }
+
     function goto(target) {
       return el("a", {href: "#flow-node-" + encodeURIComponent(target), "class": "flow-goto",
                       "data-goto": target, text: "\u21aa " + t.goto + " " + target,
@@ -124,7 +136,7 @@
     function card(id, mine) {
       var node = graph.nodes[id], kind = schema.types[node.type];
       var say = node.text || (node.prompt ? "\u266a " + node.prompt : "");
-      var detail = node.queue || node.extension || node.number || "";
+      var detail = node.queue || node.extension || node.number || hoursText(node.hours);
       var worst = mine.some(function (m) { return m.severity === "error"; }) ? " has-error"
         : (mine.length ? " has-warning" : "");
       var box = el("div", {"class": "flow-card" + worst + (id === selected ? " selected" : ""),
