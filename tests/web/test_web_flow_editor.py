@@ -396,7 +396,9 @@ def test_every_kind_of_field_writes_the_flow_format(server, page):
     page.select_option("#ff-queue", "support")
     add_at(page, "callback", "declined", "transfer")
     page.fill("#ff-extension", "105")
-    add_at(page, "collect", "on_fail", "hangup")
+    add_at(page, "collect", "on_fail", "play")  # the wrong type: changed in place
+    page.fill("#ff-say-text", "Sorry, that did not work. Goodbye.")
+    page.select_option("#ff-type", "hangup")
     add_at(page, "time", "closed", "voicemail")
     page.fill("#ff-max_seconds", "60")
     check(page)
@@ -413,6 +415,9 @@ def test_every_kind_of_field_writes_the_flow_format(server, page):
     assert (collect["check"], collect["terminator"], collect["sensitive"]) == ("luhn", "*", True)
     assert graph["nodes"]["callback"]["queue"] == "support"
     assert graph["nodes"]["transfer"]["extension"] == "105"
+    assert graph["nodes"]["play"] == {"type": "hangup",
+                                      "text": "Sorry, that did not work. Goodbye."}
+    assert collect["on_fail"] == "play"
     assert graph["nodes"]["voicemail"] == {"type": "voicemail", "queue": "support",
                                            "max_seconds": 60}
     assert not validate(Flow.from_graph("x", graph), queues=["support"], prompts=set())

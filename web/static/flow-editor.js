@@ -50,6 +50,11 @@
         }
         return problem;
       },
+      retype: function (id, type) {
+        M.changeType(graph, schema, id, type);
+        changed();
+        showSide();
+      },
       remove: function (id) {
         M.deleteNode(graph, schema, id);
         selected = null;

@@ -329,6 +329,11 @@
     var title = el("h3", {}, [el("span", {"class": "flow-icon", text: kind ? kind.icon : "?"}),
       document.createTextNode(" " + (kind ? kind.label : node.type))]);
     form.appendChild(title);
+    var types = Object.keys(ctx.schema.types).map(function (k) {
+      return [k, ctx.schema.types[k].icon + " " + ctx.schema.types[k].label];
+    });
+    form.appendChild(field(t.node_type, select("ff-type", withCurrent(types, node.type),
+                                                node.type, function (v) { ctx.retype(id, v); })));
     var idInput = el("input", {type: "text", id: "ff-id", size: "16"});
     idInput.value = id;
     var idError = el("div", {"class": "error", id: "ff-id-error", hidden: "hidden"});

@@ -92,6 +92,22 @@
     return id;
   }
 
+  // Turn a node into another type in place: branches and the fields the new type also
+  // has are kept (a play that should have been a menu keeps its words), the rest dropped.
+  function changeType(graph, schema, id, type) {
+    var old = graph.nodes[id], kind = schema.types[type], node = copy(kind.defaults);
+    kind.fields.forEach(function (f) {
+      var names = f.control === "say" ? [f.name + "prompt", f.name + "text"] : [f.name];
+      names.forEach(function (name) {
+        if (old[name] !== undefined && old[name] !== "") { node[name] = old[name]; }
+      });
+    });
+    kind.targets.forEach(function (name) {
+      if (typeof old[name] === "string" && old[name]) { node[name] = old[name]; }
+    });
+    graph.nodes[id] = node;
+  }
+
   // Point every reference to `from` at `to` ("" empties it): branches, start, operator.
   function retarget(graph, schema, from, to) {
     Object.keys(graph.nodes).forEach(function (id) {
@@ -159,7 +175,7 @@
   window.CallboxFlow = window.CallboxFlow || {};
   window.CallboxFlow.model = {
     copy: copy, isGraph: isGraph, branches: branches, walk: walk, setBranch: setBranch,
-    addNode: addNode, deleteNode: deleteNode, renameNode: renameNode, freeKey: freeKey,
+    addNode: addNode, changeType: changeType, deleteNode: deleteNode, renameNode: renameNode, freeKey: freeKey,
     choiceKeys: choiceKeys, choiceTarget: choiceTarget, byNode: byNode, freeId: freeId
   };
 })();
