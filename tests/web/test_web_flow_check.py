@@ -79,6 +79,10 @@ class FlowCheck(WebCase):
         response = self.check([1, 2])
         assert response.code == 400 and '"nodes"' in json.loads(response.body)["errors"]["graph"]
         assert self.check("").code == 400
+        for shape in ({"nodes": {"a": 5}}, {"nodes": []}, "null", '"text"'):
+            response = self.check(shape)
+            assert response.code == 400, shape
+            assert json.loads(response.body)["errors"]["graph"]
 
     def test_xsrf_is_required(self):
         response = self.post("/admin/flows/check", {"graph": json.dumps(GOOD)}, xsrf=False)

@@ -425,3 +425,30 @@ def test_every_kind_of_field_writes_the_flow_format(server, page):
     assert "Mon 08:00-17:00" in card(page, "time").inner_text()
     shot(page, "27-flow-editor-every-field")
     assert not page.problems, page.problems
+
+
+def test_a_hand_written_flow_with_mistakes_is_drawn_and_checked(server, page):
+    """JSON typed by hand can hold anything: the cards still draw it, say what is odd, and
+    opening a card's form changes nothing by itself."""
+    on_loop(server, server.app.accounts.create("admin", PASSWORD, "admin", ""))
+    odd = {"start": "hours", "operator": "gone",
+           "nodes": {"hours": {"type": "time", "hours": "always", "open": "menu",
+                               "closed": "nowhere"},
+                     "menu": {"type": "menu", "text": "Hi.", "choices": ["x"]},
+                     "fax": {"type": "fax", "next": "menu"}}}
+    on_loop(server, FlowStore(server.box.store).save("odd", odd, activate=False))
+    login(page, server)
+    page.goto(server.url + "/admin/flows?name=odd")
+    page.wait_for_selector("#flow-editor:not([hidden])")
+    assert "nowhere ?" in page.inner_text("#flow-node-hours li[data-field='closed']")
+    assert page.locator("#flow-unreached [data-card='fax']").is_visible()
+    for node in ("hours", "menu", "fax"):
+        card(page, node).click()
+    assert page_graph(page) == odd  # looking is not changing
+    check(page)
+    graph = page_graph(page)
+    for node in ("hours", "menu", "fax"):
+        assert messages_on(page, node) == expected_on(graph, node)
+    top = page.locator("#flow-top-messages li[data-severity]")
+    assert top.count() == 1 and "gone" in top.inner_text()  # the flow's operator
+    assert not page.problems, page.problems

@@ -157,8 +157,11 @@
   // Weekday spans: one row per day, each span two HH:MM boxes ("24:00" allowed as an end).
   controls.hours = function (ctx, node, f, fid) {
     var t = ctx.t, hours = node.hours && typeof node.hours === "object" ? node.hours : {};
-    node.hours = hours;
     var table = el("div", {"class": "flow-hours", id: fid});
+    function commit() {  // only a change writes: opening the form alters nothing
+      node.hours = hours;
+      ctx.changed();
+    }
     function redraw() {
       table.textContent = "";
       DAYS.forEach(function (day, d) {
@@ -175,7 +178,7 @@
           to.value = parts[1] || "";
           function write() {
             hours[day][i] = from.value.trim() + "-" + to.value.trim();
-            ctx.changed();
+            commit();
           }
           from.addEventListener("input", write);
           to.addEventListener("input", write);
@@ -184,7 +187,7 @@
                           on: {click: function () {
                             spans.splice(i, 1);
                             if (!spans.length) { delete hours[day]; }
-                            ctx.changed();
+                            commit();
                             redraw();
                           }}})]));
         });
@@ -192,7 +195,7 @@
         row.appendChild(el("button", {type: "button", "class": "link flow-add-span",
                                       text: "+ " + t.add_hours, on: {click: function () {
           hours[day] = spans.concat(["09:00-18:00"]);
-          ctx.changed();
+          commit();
           redraw();
         }}}));
         table.appendChild(row);
@@ -291,14 +294,15 @@
       if (M.freeKey(node, schema)) {
         box.appendChild(el("button", {type: "button", "class": "link flow-add-choice",
                                       text: "+ " + t.add_choice, on: {click: function () {
-          node.choices = node.choices || {};
+          if (!node.choices || typeof node.choices !== "object" || Array.isArray(node.choices)) {
+            node.choices = {};
+          }
           node.choices[M.freeKey(node, schema)] = {label: "", next: ""};
           ctx.changed();
           redraw();
         }}}));
       }
     }
-    if (!node.choices || typeof node.choices !== "object") { node.choices = {}; }
     redraw();
     return el("fieldset", {"data-field": "choices"}, [el("legend", {text: f.label}), box,
       el("div", {"class": "help", text: f.help})]);
