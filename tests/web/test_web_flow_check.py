@@ -5,12 +5,17 @@ registered phones).  Bad input gets a clear error and nothing is saved or rung."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
+import pytest
 from web_helpers import WebCase
 
 from appliance.acd.config import QueueConfig
+from appliance.admin import ValidationError
+from appliance.config import Config
+from appliance.daemon import Daemon
 from appliance.ivr import flow as flow_model
 from appliance.ivr.flow import NODE_TYPES, Flow, NodeType
 from appliance.ivr.flowstore import FlowStore
@@ -229,3 +234,24 @@ class EditorData(WebCase):
         html = self.text(self.get("/admin/flows"))
         assert "</script><script>alert(1)" not in html
         assert editor_data(html)["prompts"] == [hostile]
+
+
+def test_the_real_box_refuses_with_the_fields_the_handler_explains(tmp_path):
+    """The handler turns Box.test_flow's ValidationError keys into its own sentences; the
+    daemon's Box must raise exactly those keys (FakeBox imitates it)."""
+    async def scenario():
+        daemon = Daemon(Config(data_dir=tmp_path, web_listen="127.0.0.1:0",
+                               sip_listen="127.0.0.1:0"))
+        await daemon.start()
+        try:
+            with pytest.raises(ValidationError) as no_flow:
+                await daemon.box.test_flow("main", "105")
+            await daemon.admin.save_queue(QueueConfig(name="sales"), create=True)
+            await FlowStore(daemon.store).save("main", GOOD, queues=["sales"])
+            with pytest.raises(ValidationError) as no_phone:
+                await daemon.box.test_flow("main", "105")
+            return set(no_flow.value.errors), set(no_phone.value.errors)
+        finally:
+            await daemon.shutdown()
+
+    assert asyncio.run(scenario()) == ({"flow"}, {"extension"})
