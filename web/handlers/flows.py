@@ -1,9 +1,12 @@
-"""The call flows page: the flows, their versions, and a JSON editor with the validator.
+"""The call flows page: the flows, their versions, and the editor with the validator.
 
-"Check" shows the validator's messages next to each node; "save and activate" stores a
-new version only when the flow has no errors (warnings are allowed); "restore" makes an
-old version the newest, active one.  Bad JSON or a graph not shaped like a flow is
-refused with a message next to the field, and nothing is saved.
+The form's one real field is the graph as JSON; the visual editor (web/static/flow-*.js,
+fed by ``flow_schema.editor_schema``) draws it as cards and writes it back, and without
+a script the page is the JSON form.  "Check" shows the validator's messages next to each
+node (the script asks ``flow_editor.FlowCheckHandler`` instead, without a reload); "save
+and activate" stores a new version only when the flow has no errors (warnings are
+allowed); "restore" makes an old version the newest, active one.  Bad JSON or a graph not
+shaped like a flow is refused with a message next to the field, and nothing is saved.
 """
 
 from __future__ import annotations
