@@ -304,11 +304,12 @@ def test_loops_rename_delete_json_view_and_refused_save(server, page):
     changed["nodes"]["address"]["text"] = "We moved to 2 Side Street."
     page.fill("#flow-graph", json.dumps(changed))
     assert "2 Side Street" in card(page, "address").inner_text()
-    page.fill("#flow-graph", '{"nodes": ')  # half-typed: the cards keep the last good flow
-    assert page.is_visible("#flow-json-note")
-    assert card(page, "address").is_visible()
+    page.fill("#flow-graph", '{"nodes": ')  # half-typed: the cards step aside, untouched
+    assert page.is_visible("#flow-json-note") and page.is_hidden("#flow-tree")
+    assert page.is_disabled("#flow-clear")
+    assert page.input_value("#flow-graph") == '{"nodes": '
     page.fill("#flow-graph", json.dumps(changed))
-    assert page.is_hidden("#flow-json-note")
+    assert page.is_hidden("#flow-json-note") and card(page, "address").is_visible()
     page.uncheck("#flow-show-json")
 
     # deleting the queue empties the branches that led to it, and Check says so

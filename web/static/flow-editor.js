@@ -29,13 +29,26 @@
     var graph = {start: "", nodes: {}}, selected = null, messages = data.messages || [];
     var stale = false;
 
-    try {
-      var parsed = JSON.parse(area.value);
-      if (M.isGraph(parsed)) { graph = parsed; } else { toggle.checked = true; }
-    } catch (e) {
-      toggle.checked = true;  // the server refused this JSON: let them fix it there
-      jsonNote.hidden = false;
+    var panes = editor.querySelector(".flow-panes"), clear = document.getElementById("flow-clear");
+
+    // While the textarea holds something that is not a flow, the cards step aside: an edit
+    // on a card would overwrite what was typed there.
+    function setBroken(broken) {
+      jsonNote.hidden = !broken;
+      panes.hidden = broken;
+      clear.disabled = broken;
+      if (broken) { toggle.checked = true; }
     }
+
+    function parseArea() {
+      try {
+        var parsed = JSON.parse(area.value);
+        return M.isGraph(parsed) ? parsed : null;
+      } catch (e) { return null; }
+    }
+
+    graph = parseArea() || graph;
+    setBroken(!parseArea());  // e.g. the server refused this JSON: fix it there
 
     var ctx = {
       graph: function () { return graph; }, schema: schema, data: data, t: t,
@@ -323,15 +336,13 @@
     function showJson() { jsonField.hidden = !toggle.checked; }
     toggle.addEventListener("change", showJson);
     area.addEventListener("input", function () {
-      try {
-        var next = JSON.parse(area.value);
-        if (!M.isGraph(next)) { throw new Error("not a flow"); }
-        graph = next;
-        jsonNote.hidden = true;
-        if (selected && !graph.nodes[selected]) { selected = null; }
-        render();
-        showSide();
-      } catch (e) { jsonNote.hidden = false; }
+      var next = parseArea();
+      setBroken(!next);
+      if (!next) { return; }
+      graph = next;
+      if (selected && !graph.nodes[selected]) { selected = null; }
+      render();
+      showSide();
     });
 
     document.getElementById("flow-settings-button").addEventListener("click", function () {
