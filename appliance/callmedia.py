@@ -293,12 +293,7 @@ class CallMedia:
         recorder = Recorder(path, self.writer)
         self.recordings[call.id] = recorder
         call.recording = str(path)
-        caller_leg = call.bridge.a
-
-        def tap(leg: Leg, frame: bytes) -> None:
-            (recorder.caller if leg is caller_leg else recorder.operator)(frame)
-
-        call.bridge.taps.append(tap)
+        call.bridge.recorder = recorder
 
     def call_gone(self, call: Call) -> None:
         session = self.sessions.pop(call.id, None)
