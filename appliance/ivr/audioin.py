@@ -16,6 +16,7 @@ same thing in the user's language.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 from appliance.media.wav import WavError, decode_wav, parse_wav
@@ -154,8 +155,17 @@ async def _sox_decode(sox: str, kind: str, data: bytes) -> bytes:
     except PromptError as exc:
         if exc.code != "tool_failed":
             raise
-        reason = str(exc.values.get("reason", "")).removeprefix("sox FAIL formats: ")
-        raise PromptError("bad_audio", kind=kind.upper(), reason=reason) from None
+        raise PromptError("bad_audio", kind=kind.upper(),
+                          reason=sox_reason(str(exc.values.get("reason", "")))) from None
+
+
+def sox_reason(stderr: str) -> str:
+    """sox's complaint without its path, level and our stdin's name:
+    "/usr/bin/sox FAIL formats: can't open input  `-': ..." -> "can't open input: ..."."""
+    line = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+    line = re.sub(r"^\S*sox (FAIL|WARN) \w+: ", "", line)
+    line = " ".join(line.replace("`-'", "").split()).replace(" :", ":").rstrip(":")
+    return line or "sox failed"
 
 
 # -- decoding -----------------------------------------------------------------------------

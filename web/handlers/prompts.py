@@ -89,7 +89,7 @@ class PromptsBase(BaseHandler):
         blank = {"name": "", "language": languages[0], "text": ""}
         done = self.get_query_argument("done", "")
         self.set_status(status)
-        self.render("admin/prompts.html", prompts=prompts, languages=languages,
+        self.render("admin/prompts.html", prompts=prompts, prompt_languages=languages,
                     errors=errors or {}, tts=tts or blank, up=up or blank, in_use=in_use,
                     done=done if done in DONE_CODES else "", moh=await self.service.moh(),
                     max_mb=MAX_UPLOAD_BYTES // 2**20, max_minutes=MAX_SECONDS // 60,
