@@ -138,7 +138,7 @@ class PromptLibrary:
         self.clock = clock
         self.espeak = espeak or shutil.which("espeak-ng") or "espeak-ng"
         self.sox = shutil.which("sox") if sox == "auto" else sox
-        self._in_flight: dict[Path, asyncio.Future] = {}
+        self._in_flight: dict[tuple[Path, str, str], asyncio.Future] = {}
 
     def _now(self) -> float:
         return self.clock.time() if self.clock else time.time()
@@ -154,11 +154,14 @@ class PromptLibrary:
             raise PromptError("no_text")
         if language not in VOICES:
             raise PromptError("bad_language", languages=", ".join(VOICES))
-        pending = self._in_flight.get(out)
+        # shared only when it is the same words: a prompt typed again differently while
+        # the first version is still being spoken must get its own synthesis
+        key = (out, language, text)
+        pending = self._in_flight.get(key)
         if pending is None:
             pending = asyncio.ensure_future(self._synthesize(text, language, out))
-            self._in_flight[out] = pending
-            pending.add_done_callback(lambda _f: self._in_flight.pop(out, None))
+            self._in_flight[key] = pending
+            pending.add_done_callback(lambda _f: self._in_flight.pop(key, None))
         await asyncio.shield(pending)
 
     async def _synthesize(self, text: str, language: str, out: Path) -> None:
