@@ -89,9 +89,13 @@ class PromptAdmin:
         if not clean_text(text):
             raise PromptError("no_recording_text")
         if not data:
-            if not await self.library.set_text(name, language, text):
+            # only a recording's text: a spoken prompt's text is what it says, so it
+            # changes by speaking it again
+            row = self.library.get(name, language)
+            if row is None or row["source"] != "upload":
                 raise PromptError("no_file")
-            return self.library.get(name, language) or {}
+            await self.library.set_text(name, language, text)
+            return {**row, "text": clean_text(text)}
         return await self.library.upload(name, language, data, text)
 
     async def delete(self, name: str, language: str) -> bool:

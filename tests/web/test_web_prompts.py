@@ -189,6 +189,13 @@ class Uploads(PromptsCase):
         response = self.upload(b"", name="nothing-yet", text="Words.")
         assert response.code == 400 and 'id="error-up_file"' in self.text(response)
         assert self.row("nothing-yet") is None
+        # a spoken prompt's text is what the box said: it changes only by speaking again
+        self.run_async(self.box.store.writer.awrite(lambda c: c.execute(
+            "INSERT INTO prompts(name, language, text, path, source, created_at) "
+            "VALUES ('spoken', 'en', 'Hello.', 'x', 'tts', 0)")))
+        response = self.upload(None, name="spoken", text="Goodbye.")
+        assert response.code == 400 and 'id="error-up_file"' in self.text(response)
+        assert self.row("spoken")["text"] == "Hello."
 
     def test_upload_without_xsrf_token_changes_nothing(self):
         response = self.upload(make_wav(8000, 1, 2, 0.1), xsrf=False)
@@ -467,3 +474,22 @@ def test_samples_helper_rejects_other_formats():
     except AssertionError:
         return
     raise AssertionError("a 16 kHz file passed as 8 kHz")
+
+
+def test_every_refusal_has_a_sentence_in_both_languages():
+    """A new PromptError code without a sentence on the page would be a 500."""
+    from types import SimpleNamespace
+
+    from appliance.ivr.audioin import MESSAGES, PromptError
+    from web import i18n
+    from web.handlers.prompts import PromptsBase
+
+    i18n.load()
+    for code, english in MESSAGES.items():
+        values = {k: f"<{k}>" for k in re.findall(r"%\((\w+)\)s", english)}
+        exc = PromptError(code, **values)
+        shown = {lang: PromptsBase.message(SimpleNamespace(locale=i18n.get(lang)), exc)
+                 for lang in ("en_US", "ru_RU")}
+        assert shown["en_US"] != shown["ru_RU"], code
+        for text in shown.values():
+            assert "%(" not in text, (code, text)
