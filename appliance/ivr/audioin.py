@@ -16,7 +16,9 @@ same thing in the user's language.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import tempfile
 from pathlib import Path
 
 from appliance.media.wav import WavError, decode_wav, parse_wav
@@ -146,25 +148,37 @@ async def mp3_supported(sox: str | None) -> bool:
 
 
 async def _sox_decode(sox: str, kind: str, data: bytes) -> bytes:
-    # -G: lower the gain rather than clip when resampling overshoots; -V1: failures only;
-    # trim: a long file is cut just past the limit instead of decoded whole, then refused
+    # sox reads a temporary file written on a thread: piping megabytes through the
+    # loop's stdin transport would copy them on the loop
+    fd, name = await asyncio.to_thread(tempfile.mkstemp, suffix=f".{kind}")
     try:
-        return await run_tool(sox, "-V1", "-G", "-t", kind, "-", "-t", "raw", "-r", str(RATE),
+        await asyncio.to_thread(_write_all, fd, data)
+        # -G: lower the gain rather than clip when resampling overshoots; -V1: failures
+        # only; trim: a long file is cut just past the limit, not decoded whole, then refused
+        return await run_tool(sox, "-V1", "-G", "-t", kind, name, "-t", "raw", "-r", str(RATE),
                               "-c", "1", "-b", "16", "-e", "signed-integer", "-L", "-",
-                              "trim", "0", str(MAX_SECONDS + 1), stdin=data)
+                              "trim", "0", str(MAX_SECONDS + 1))
     except PromptError as exc:
         if exc.code != "tool_failed":
             raise
         raise PromptError("bad_audio", kind=kind.upper(),
-                          reason=sox_reason(str(exc.values.get("reason", "")))) from None
+                          reason=sox_reason(str(exc.values.get("reason", "")), name)) from None
+    finally:
+        await asyncio.to_thread(os.unlink, name)
 
 
-def sox_reason(stderr: str) -> str:
-    """sox's complaint without its path, level and our stdin's name:
-    "/usr/bin/sox FAIL formats: can't open input  `-': ..." -> "can't open input: ..."."""
+def _write_all(fd: int, data: bytes) -> None:
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def sox_reason(stderr: str, name: str = "-") -> str:
+    """sox's complaint without its path, level and our file's name:
+    "/usr/bin/sox FAIL formats: can't open input file `/tmp/x.mp3': ..." ->
+    "can't open input file: ..."."""
     line = stderr.strip().splitlines()[-1] if stderr.strip() else ""
     line = re.sub(r"^\S*sox (FAIL|WARN) \w+: ", "", line)
-    line = " ".join(line.replace("`-'", "").split()).replace(" :", ":").rstrip(":")
+    line = " ".join(line.replace(f"`{name}'", "").split()).replace(" :", ":").rstrip(":")
     return line or "sox failed"
 
 
