@@ -273,6 +273,13 @@ class Listing(PromptsCase):
         upload_form = html.split('id="upload-form"')[1].split("</form>")[0]
         assert 'value="welcome"' in upload_form and "Recorded words." in upload_form
 
+    def test_a_prompt_whose_file_is_gone_says_so_without_a_player(self):
+        assert self.upload(make_wav(8000, 1, 2, 0.1)).code == 302
+        (self.data / "prompts" / "en" / "welcome.wav").unlink()
+        row = self.prompt_row_html("welcome")
+        assert "file missing" in row and "<audio" not in row
+        assert self.get("/admin/prompts/en/welcome.wav").code == 404
+
     def test_russian_page(self):
         self.cookies["callbox_locale"] = "ru_RU"
         assert self.upload(make_wav(8000, 1, 2, 0.1), language="ru",
