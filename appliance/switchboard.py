@@ -759,8 +759,11 @@ class Switchboard:
     # -- the queue log and operator states ------------------------------------------------------
     def _queue_log(self, event: QueueEvent, *, call_id: str = "", queue: str = "",
                    operator: str = "", reason: str = "", **data: Any) -> None:
-        self.recorder.queue_event(event, call_id=call_id, queue=queue, operator=operator,
-                                  reason=reason, **data)
+        call = self.calls.get(call_id) if call_id else None
+        # an installer's "test this flow" call is not traffic: the reports leave it out
+        if call is None or call.direction != "test":
+            self.recorder.queue_event(event, call_id=call_id, queue=queue, operator=operator,
+                                      reason=reason, **data)
         if event is QueueEvent.LOGIN:
             self.recorder.session_login(operator, reason)
         elif event is QueueEvent.LOGOUT:
