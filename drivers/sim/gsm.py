@@ -19,6 +19,8 @@ stdin or on the unix socket given with --control; each gets one line back, "ok .
     hang | silent SECONDS | replug         faults
     status                                 JSON: calls, dialled, DTMF sent, SMS sent
     heard FREQ [SECONDS]                   JSON: level of FREQ in what the far end heard
+    loudness [SECONDS]                     JSON: RMS level of what the far end heard
+    voice FREQ                             the far end's voice becomes a FREQ Hz tone
     quit
 """
 
@@ -115,6 +117,19 @@ class Control:
         level = tone_level_dbfs(tail, float(freq)) if len(tail) >= 320 else None
         return "ok " + json.dumps({"freq": float(freq), "level_dbfs": level,
                                    "heard_seconds": len(recorded) / 16000})
+
+    def do_loudness(self, seconds: str = "0.5") -> str:
+        """The overall level (dBFS) of the last ``seconds`` the far end heard: speech from
+        the box has no one frequency, so a test waits on this to know a prompt is playing."""
+        from appliance.media.goertzel import level_dbfs
+
+        recorded = bytes(self.sim.audio.recorded)
+        tail = recorded[-int(float(seconds) * 16000):]
+        level = level_dbfs(tail) if len(tail) >= 320 else None
+        return "ok " + json.dumps({"level_dbfs": level, "heard_seconds": len(recorded) / 16000})
+
+    def do_voice(self, freq: str) -> None:
+        self.sim.audio.set_tone(float(freq))
 
     def do_quit(self) -> str:
         self.stop()
