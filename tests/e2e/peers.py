@@ -1,5 +1,6 @@
 """Real processes for the end-to-end tests: the daemon (``callbox run``), a simulated
-modem on ptys (``drivers.sim.gsm``) and baresip as an operator's phone."""
+modem on ptys (``drivers.sim.gsm``), baresip as an operator's phone, and headless
+Chromium signed in to the daemon's web page."""
 
 from __future__ import annotations
 
@@ -14,8 +15,15 @@ import struct
 import subprocess
 import sys
 import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+    from drivers.sim.process import SimModemProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -183,3 +191,60 @@ module account.so
 def wav_pcm(path: Path) -> bytes:
     with wave.open(str(path), "rb") as wav:
         return wav.readframes(wav.getnframes())
+
+
+def tone_share(pcm: bytes, freq: float) -> float:
+    """How much of the PCM's power is the tone at ``freq`` (0..1)."""
+    from appliance.media.goertzel import tone_fraction
+
+    return tone_fraction(pcm, (freq,))
+
+
+async def heard(modem: SimModemProcess, freq: float, seconds: float = 3) -> float:
+    """The level of ``freq`` over the last seconds the GSM caller heard (the tone must
+    fill the whole window to be loud, so this also proves the bridge lasted)."""
+    reply = json.loads((await modem.command(f"heard {freq} {seconds}"))[3:])
+    return reply["level_dbfs"] if reply["level_dbfs"] is not None else -200.0
+
+
+async def loudness(modem: SimModemProcess, seconds: float = 0.5) -> tuple[float, float]:
+    """(RMS level in dBFS of the last ``seconds``, seconds heard in all) at the GSM caller:
+    speech has no one frequency, so this is how a test knows a prompt is playing; the
+    seconds heard are the caller's own clock, paced by the call's audio."""
+    reply = json.loads((await modem.command(f"loudness {seconds}"))[3:])
+    level = reply["level_dbfs"] if reply["level_dbfs"] is not None else -200.0
+    return level, reply["heard_seconds"]
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--autoplay-policy=no-user-gesture-required"]
+ADMIN = ("admin", "e2e-admin-password")
+
+
+@contextmanager
+def admin_page(port: int) -> Iterator[Page]:
+    """Headless Chromium on the daemon's web page, signed in as the admin: the first
+    visit to a fresh box sets the admin password (first-run setup), later ones log in."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/")
+            if page.url.endswith("/setup"):
+                page.fill("#username", ADMIN[0])
+                page.fill("#password", ADMIN[1])
+                page.fill("#password2", ADMIN[1])
+                page.click("#setup-form button[type=submit]")
+                page.wait_for_load_state()
+                page.goto(f"http://127.0.0.1:{port}/")
+            if "/login" in page.url:
+                page.fill("#username", ADMIN[0])
+                page.fill("#password", ADMIN[1])
+                page.click("button[type=submit]")
+                page.wait_for_load_state()
+            assert "/login" not in page.url and "/setup" not in page.url, page.url
+            yield page
+        finally:
+            browser.close()
