@@ -67,6 +67,7 @@ class AudioPortSim:
         self.active = True
         self._t0 = self.clock.monotonic()
         self.frames_sent = 0
+        self.recorded = bytearray()  # what this call's far end hears, not the last call's
         self._schedule()
 
     def stop(self) -> None:

@@ -142,16 +142,22 @@ class Baresip:
     """baresip registered as an operator's phone (recipe: shared/notes/test-peers.md)."""
 
     def __init__(self, binary: str, workdir: Path, extension: str, password: str,
-                 registrar_port: int, tone_hz: float, answer: bool = True) -> None:
+                 registrar_port: int, tone_hz: float | None, answer: bool = True) -> None:
+        """``tone_hz`` is what the phone says; None makes it say back what it hears (its
+        player bridged to its source), which also paces its recording of what it heard:
+        with a tone source and no player nothing consumes the received audio, and
+        baresip records only the first fraction of a second of it."""
         self.binary = binary
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         port = free_pair()
-        tone_wav(self.dir / "send.wav", tone_hz, 300)
+        if tone_hz is not None:
+            tone_wav(self.dir / "send.wav", tone_hz, 300)
+        source = f"aufile,{self.dir}/send.wav" if tone_hz is not None else "aubridge,x"
         tone_wav(self.dir / "alert.wav", 440, 0.2)
         (self.dir / "config").write_text(f"""poll_method epoll
 sip_listen 127.0.0.1:{port}
-audio_source aufile,{self.dir}/send.wav
+audio_source {source}
 audio_player aubridge,x
 audio_alert aufile,{self.dir}/alert.wav
 module_path /usr/lib/baresip/modules
@@ -202,18 +208,28 @@ def tone_share(pcm: bytes, freq: float) -> float:
 
 async def heard(modem: SimModemProcess, freq: float, seconds: float = 3) -> float:
     """The level of ``freq`` over the last seconds the GSM caller heard (the tone must
-    fill the whole window to be loud, so this also proves the bridge lasted)."""
+    fill the whole window to be loud, so this also proves the bridge lasted).  Until the
+    caller has heard that long in all there is no full window: -200."""
     reply = json.loads((await modem.command(f"heard {freq} {seconds}"))[3:])
-    return reply["level_dbfs"] if reply["level_dbfs"] is not None else -200.0
+    if reply["level_dbfs"] is None or reply["heard_seconds"] < seconds:
+        return -200.0
+    return reply["level_dbfs"]
+
+
+async def heard_pure(modem: SimModemProcess, freq: float, seconds: float) -> bool:
+    """Whether the last ``seconds`` the GSM caller heard were a clear tone at ``freq`` (a
+    beep): loud, and nearly all of the power, so speech with energy there does not count."""
+    reply = json.loads((await modem.command(f"heard {freq} {seconds}"))[3:])
+    return (reply["level_dbfs"] or -200.0) > -30 and (reply["share"] or 0.0) > 0.8
 
 
 async def loudness(modem: SimModemProcess, seconds: float = 0.5) -> tuple[float, float]:
-    """(RMS level in dBFS of the last ``seconds``, seconds heard in all) at the GSM caller:
-    speech has no one frequency, so this is how a test knows a prompt is playing; the
-    seconds heard are the caller's own clock, paced by the call's audio."""
+    """(RMS level in dBFS of the last ``seconds`` the GSM caller heard, seconds the caller
+    has talked in this call): speech has no one frequency, so the level is how a test knows
+    a prompt is playing; the seconds talked are the call's own clock, paced by its audio."""
     reply = json.loads((await modem.command(f"loudness {seconds}"))[3:])
     level = reply["level_dbfs"] if reply["level_dbfs"] is not None else -200.0
-    return level, reply["heard_seconds"]
+    return level, reply["said_seconds"]
 
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

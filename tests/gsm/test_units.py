@@ -214,5 +214,14 @@ async def test_simulator_control_voice_and_loudness():
     sim.audio.received(tone_frames((440.0,), 25))  # ...then half a second of a tone
     loud = json.loads(control.handle("loudness 0.5")[3:])
     assert quiet < -90 and -20 < loud["level_dbfs"] < -5
-    assert loud["heard_seconds"] == 1.0
+    assert loud["heard_seconds"] == 1.0 and loud["said_seconds"] == 1.0
+    tone = json.loads(control.handle("heard 440 0.5")[3:])
+    assert tone["share"] > 0.99 and -20 < tone["level_dbfs"] < -5
+    mixed = json.loads(control.handle("heard 440 1")[3:])  # a tone filling half the window
+    assert 0.4 < mixed["share"] < 0.6 and mixed["level_dbfs"] < tone["level_dbfs"] - 5
+    assert json.loads(control.handle("heard 1000 0.5")[3:])["share"] < 0.01
+    sim.audio.stop()
+    sim.audio.start()  # the next call: its far end has heard nothing yet
+    assert json.loads(control.handle("loudness")[3:]) == {
+        "level_dbfs": None, "heard_seconds": 0.0, "said_seconds": 0.0}
     host.close()
