@@ -1,12 +1,15 @@
 """The caller's journey end to end (issue #10), every piece a separate real process: the
-daemon (``callbox run``), a simulated Quectel EC25 on ptys as the caller's network, a
+daemon (``callbox run``), two simulated GSM modems on ptys as the callers' network (a
+Quectel EC25, which reports the caller's keys with +QTONEDET, and a Huawei E1550, which
+reports nothing, so the box finds the keys in the audio with its Q.24 detector), a
 baresip softphone as the support operator's phone (answering by itself and saying back
 what it hears), espeak-ng speaking the prompts, and headless Chromium playing the
 voicemail in the web page.
 
-The GSM line answers with the flow ``journey``: a time node (the box's zone is
+Both GSM lines answer with the flow ``journey``: a time node (the box's zone is
 Vladivostok, so "today" is not UTC's today for part of the day), then a menu "sales 1,
-support 2" leading to two queues; closed, it goes to voicemail for support.
+support 2" leading to two queues; closed, it asks for the customer number and goes to
+voicemail for support.
 
 1. Open (all week 00:00-24:00): the caller waits until the menu is being spoken, presses
    2 (the EC25 reports far-end keys with +QTONEDET), reaches queue ``support`` and Anna's
@@ -15,9 +18,11 @@ support 2" leading to two queues; closed, it goes to voicemail for support.
    hears it back (so the phone's audio reaches the caller).  The call record keeps the
    choice, and the sales queue never saw the call.
 2. Closed (a new version of the flow, saved while the box runs: one-off exceptions close
-   today and tomorrow): the caller hears the intro and the beep, speaks (a 600 Hz tone)
-   for two seconds of their own audio clock and presses #; the message is on disk and
-   in the database with a callback task for support, and it plays in the browser.
+   today and tomorrow): a caller on the E1550 line types their customer number and #,
+   hears the intro and the beep, speaks (a 600 Hz tone) for two seconds of their own
+   audio clock and presses #; the message is on disk and in the database with the
+   number they typed and a callback task for support, and in the browser it is listed
+   with that number and plays.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ CALLER_TONE = 1000.0  # the simulated caller's voice
 MESSAGE_TONE = 600.0  # what the caller says into voicemail
 BEEP_TONE = 1000.0  # the box's "speak after the tone"
 ANNA = ("101", "anna-secret-101")
+ACCOUNT = "4711"  # the customer number the after-hours caller types
 SPEECH_DBFS = -45.0  # espeak's prompts are far above this; the box's silence far below
 
 
@@ -66,13 +72,16 @@ def journey(hours: dict) -> dict:
         "start": "hours", "language": "en", "operator": "support",
         "nodes": {
             "hours": {"type": "time", **hours, "open": "menu", "closed": "closed"},
+            "closed": {"type": "collect", "name": "account", "label": "Customer number",
+                       "text": "We are closed. Please type your customer number, then hash.",
+                       "min_length": 3, "max_length": 8, "timeout": 15, "next": "vm"},
             "menu": {"type": "menu", "text": "For sales, press 1. For support, press 2.",
                      "timeout": 15,
                      "choices": {"1": {"label": "Sales", "next": "sales"},
                                  "2": {"label": "Support", "next": "support"}}},
             "sales": {"type": "queue", "queue": "sales"},
             "support": {"type": "queue", "queue": "support"},
-            "closed": {"type": "voicemail", "queue": "support", "max_seconds": 30},
+            "vm": {"type": "voicemail", "queue": "support", "max_seconds": 30},
         },
     }
 
@@ -113,10 +122,14 @@ def test_caller_journey_menu_queue_phone_and_after_hours_voicemail(journey_site)
 
 
 async def scenario(baresip_bin: str, data: Path, tmp: Path) -> None:
-    modem = await SimModemProcess.start("ec25", tmp / "modem", sim_busy=0.5)
+    modems: dict[str, SimModemProcess] = {}
     daemon = Daemon(data)
     anna: Baresip | None = None
     try:
+        ec25, e1550 = await asyncio.gather(
+            SimModemProcess.start("ec25", tmp / "ec25", sim_busy=0.5),
+            SimModemProcess.start("e1550", tmp / "e1550", sim_busy=0.5))
+        modems.update(gsm1=ec25, gsm2=e1550)
         # the installer's part, with the admin CLI, before the box runs
         from appliance.store import open_store
 
@@ -131,22 +144,24 @@ async def scenario(baresip_bin: str, data: Path, tmp: Path) -> None:
         callbox(data, "setting", "set", "timezone", ZONE)
         callbox(data, "setting", "set", "record_calls", "true")
         assert await save_flow(data, journey(ALL_WEEK)) == 1
-        settings = modem.line_settings()
-        callbox(data, "line", "add", "gsm", "--name", "gsm1", "--at", settings["at"],
-                "--audio", settings["audio"], "--model", "ec25", "--destination",
-                "flow:journey")
+        for line, modem in modems.items():
+            settings = modem.line_settings()
+            callbox(data, "line", "add", "gsm", "--name", line, "--at", settings["at"],
+                    "--audio", settings["audio"], "--model", modem.model, "--destination",
+                    "flow:journey")
         await daemon.start()
-        await wait_for(lambda: daemon.line_state("gsm1") == "up", 30, "the GSM line up")
+        await wait_for(lambda: all(daemon.line_state(line) == "up" for line in modems), 30,
+                       "both GSM lines up")
         anna = Baresip(baresip_bin, tmp / "anna", *ANNA, daemon.sip_port, tone_hz=None)
         await anna.start()
         await wait_for(lambda: daemon.query(
             "SELECT 1 FROM call_events WHERE event = 'LOGIN' AND operator = 'Anna'"),
             20, "Anna logged in by her phone registering")
 
-        await open_hours_menu_to_support(daemon, modem)
+        await open_hours_menu_to_support(daemon, ec25)
 
         assert await save_flow(data, journey(closed_today())) == 2  # no restart
-        number, message = await after_hours_voicemail(daemon, modem)
+        number, message = await after_hours_voicemail(daemon, e1550)
         await asyncio.to_thread(message_plays_in_the_browser, daemon.web_port, number, message)
     except BaseException:
         print(daemon.log.read_text()[-8000:] if daemon.log.exists() else "(no daemon log)")
@@ -155,7 +170,8 @@ async def scenario(baresip_bin: str, data: Path, tmp: Path) -> None:
         if anna is not None:
             await anna.stop()
         await daemon.stop()
-        await modem.stop()
+        for modem in modems.values():
+            await modem.stop()
 
 
 async def call_row(daemon: Daemon, number: str, condition: str, what: str) -> dict:
@@ -227,7 +243,9 @@ async def after_hours_voicemail(daemon: Daemon, modem: SimModemProcess) -> tuple
     assert (await modem.command(f"voice {MESSAGE_TONE}")).startswith("ok")
     assert (await modem.command(f"call {number}")).startswith("ok")
     row = await call_row(daemon, number, "1", "the after-hours call on the record")
-    await wait_for(lambda: speaking(modem), 20, "the voicemail intro spoken")
+    await wait_for(lambda: speaking(modem), 20, "the box asking for the customer number")
+    for key in ACCOUNT + "#":
+        assert (await modem.command(f"dtmf {key}")).startswith("ok")
     # after the beep the box sends nothing while it records, so the last tenth of a
     # second the caller heard stays the beep until the message is over
     await wait_for(lambda: heard_pure(modem, BEEP_TONE, 0.1), 20, "the beep")
@@ -242,11 +260,13 @@ async def after_hours_voicemail(daemon: Daemon, modem: SimModemProcess) -> tuple
     assert (await modem.command(f"voice {CALLER_TONE}")).startswith("ok")
     assert done["answered_at"] is None and done["operator"] in ("", None)
     flow = json.loads(done["data"])["flow"]
-    assert flow["version"] == 2 and flow["path"] == ["hours", "closed"]
-    assert flow["exit"] == {"kind": "voicemail", "node": "closed", "target": "support"}
+    assert flow["version"] == 2 and flow["path"] == ["hours", "closed", "vm"]
+    assert flow["exit"] == {"kind": "voicemail", "node": "vm", "target": "support"}
+    assert flow["digits"] == {"account": ACCOUNT}
 
     assert message["queue"] == "support" and message["caller_number"] == number
-    assert message["line"] == "gsm1" and not message["heard"]
+    assert message["line"] == "gsm2" and not message["heard"]
+    assert json.loads(message["digits"])["digits"] == {"account": ACCOUNT}
     assert 1.8 <= message["duration"] <= 4.0
     path = Path(message["path"])
     assert path.is_file() and path.is_relative_to(daemon.data / "voicemail")
@@ -267,6 +287,7 @@ def message_plays_in_the_browser(port: int, number: str, message: dict) -> None:
         page.goto(f"http://127.0.0.1:{port}/admin/voicemail")
         row = page.locator(f"#vm-{message['id']}")
         assert number in row.inner_text()
+        assert row.locator(".entered").inner_text().strip() == f"Customer number: {ACCOUNT}"
         audio = row.locator("audio")
         audio.evaluate("a => a.load()")  # preload=none: nothing is fetched until asked
         page.wait_for_function("a => a.duration > 0", arg=audio.element_handle(), timeout=10000)
