@@ -17,6 +17,7 @@ import sys
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -223,13 +224,19 @@ async def heard_pure(modem: SimModemProcess, freq: float, seconds: float) -> boo
     return (reply["level_dbfs"] or -200.0) > -30 and (reply["share"] or 0.0) > 0.8
 
 
-async def loudness(modem: SimModemProcess, seconds: float = 0.5) -> tuple[float, float]:
-    """(RMS level in dBFS of the last ``seconds`` the GSM caller heard, seconds the caller
-    has talked in this call): speech has no one frequency, so the level is how a test knows
-    a prompt is playing; the seconds talked are the call's own clock, paced by its audio."""
+@dataclass(frozen=True)
+class Loudness:
+    level_dbfs: float  # RMS of the last window the GSM caller heard (-200: nothing yet)
+    heard_seconds: float  # how long the box has sent audio to the caller in this call
+    said_seconds: float  # how long the caller has talked: the call's own audio clock
+
+
+async def loudness(modem: SimModemProcess, seconds: float = 0.5) -> Loudness:
+    """What the GSM caller hears, overall: speech has no one frequency, so the level is
+    how a test knows a prompt is playing; the seconds pace a test by the call's audio."""
     reply = json.loads((await modem.command(f"loudness {seconds}"))[3:])
     level = reply["level_dbfs"] if reply["level_dbfs"] is not None else -200.0
-    return level, reply["said_seconds"]
+    return Loudness(level, reply["heard_seconds"], reply["said_seconds"])
 
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

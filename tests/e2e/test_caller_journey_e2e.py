@@ -181,7 +181,7 @@ async def call_row(daemon: Daemon, number: str, condition: str, what: str) -> di
 
 
 async def speaking(modem: SimModemProcess) -> bool:
-    return (await loudness(modem))[0] > SPEECH_DBFS
+    return (await loudness(modem)).level_dbfs > SPEECH_DBFS
 
 
 async def open_hours_menu_to_support(daemon: Daemon, modem: SimModemProcess) -> None:
@@ -246,12 +246,17 @@ async def after_hours_voicemail(daemon: Daemon, modem: SimModemProcess) -> tuple
     await wait_for(lambda: speaking(modem), 20, "the box asking for the customer number")
     for key in ACCOUNT + "#":
         assert (await modem.command(f"dtmf {key}")).startswith("ok")
+    keys_at = await loudness(modem)
     # after the beep the box sends nothing while it records, so the last tenth of a
     # second the caller heard stays the beep until the message is over
     await wait_for(lambda: heard_pure(modem, BEEP_TONE, 0.1), 20, "the beep")
-    _level, beep_at = await loudness(modem)
+    beep = await loudness(modem)
+    # between the keys and the beep the box spoke the intro (seconds of speech); the
+    # collect prompt stopped at the first key
+    assert beep.heard_seconds - keys_at.heard_seconds > 1.5
     # the caller speaks for two seconds of the call's own audio, then presses #
-    await wait_for(lambda: _after(loudness(modem), beep_at + 2.0), 10, "two seconds spoken")
+    await wait_for(lambda: _after(loudness(modem), beep.said_seconds + 2.0), 10,
+                   "two seconds spoken")
     assert (await modem.command("dtmf #")).startswith("ok")
     message = await wait_for(lambda: (r := daemon.query(
         "SELECT * FROM voicemail WHERE call_id = ?", (row["id"],))) and r[0], 20,
@@ -315,4 +320,4 @@ async def _louder(level_coro, threshold: float) -> bool:
 
 
 async def _after(loudness_coro, seconds: float) -> bool:
-    return (await loudness_coro)[1] >= seconds
+    return (await loudness_coro).said_seconds >= seconds
