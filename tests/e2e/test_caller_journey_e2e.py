@@ -98,8 +98,9 @@ def closed_today() -> dict:
 
 
 async def save_flow(data: Path, graph: dict) -> int:
-    """Save and activate a version of ``journey`` as the web editor does (a second process
-    writing the box's database, as the web page's save does while calls run)."""
+    """Save and activate a version of ``journey`` with the call the web editor's save
+    makes (FlowStore.save, validated); done from this process while the daemon runs, the
+    new version must reach the next caller with no restart."""
     from appliance.ivr.flowstore import FlowStore
     from appliance.store import open_store
 
@@ -220,10 +221,12 @@ async def open_hours_menu_to_support(daemon: Daemon, modem: SimModemProcess) -> 
 
 
 def _complete_wav(path: str) -> bool:
-    """The recording's header counts every byte written (the writer patched it at close)."""
+    """The recording's header counts every byte written (the writer patched it at close;
+    before that it says 0 frames, or the count at its last patch, every 5 s)."""
     try:
         with wave.open(path, "rb") as wav:
-            return 44 + wav.getnframes() * wav.getnchannels() * 2 == Path(path).stat().st_size
+            frames, channels = wav.getnframes(), wav.getnchannels()
+        return frames > 0 and 44 + frames * channels * 2 == Path(path).stat().st_size
     except (OSError, EOFError, wave.Error):
         return False
 
@@ -262,7 +265,6 @@ async def after_hours_voicemail(daemon: Daemon, modem: SimModemProcess) -> tuple
         "SELECT * FROM voicemail WHERE call_id = ?", (row["id"],))) and r[0], 20,
         "the voicemail saved")
     done = await call_row(daemon, number, "ended_at IS NOT NULL", "the box hanging up")
-    assert (await modem.command(f"voice {CALLER_TONE}")).startswith("ok")
     assert done["answered_at"] is None and done["operator"] in ("", None)
     flow = json.loads(done["data"])["flow"]
     assert flow["version"] == 2 and flow["path"] == ["hours", "closed", "vm"]
