@@ -77,6 +77,12 @@ def collected_lines(collected: Any) -> list[tuple[str, str]]:
     return lines
 
 
+def summary_lines(summary: Any) -> list[tuple[str, str]]:
+    """``collected_lines`` of a stored ``summary()``: a call's ``data["flow"]`` (the
+    operator's card, the call record) or a voicemail's ``digits``."""
+    return collected_lines(summary.get("collected")) if isinstance(summary, dict) else []
+
+
 @dataclass
 class _Ask:
     max_digits: int

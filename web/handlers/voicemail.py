@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tornado.web
 
-from appliance.ivr.runner import collected_lines
+from appliance.ivr.runner import summary_lines
 from appliance.ivr.voicemail import VoicemailBox
 
 from .base import BaseHandler
@@ -30,8 +30,7 @@ class VoicemailHandler(VoicemailBase):
         for message in messages:
             # ``digits`` holds the caller's whole run through the flow (its summary): the
             # page shows what they chose and entered, not the flow's bookkeeping
-            summary = message["digits"] if isinstance(message["digits"], dict) else {}
-            message["entered"] = collected_lines(summary.get("collected"))
+            message["entered"] = summary_lines(message["digits"])
         self.render("admin/voicemail.html", messages=messages,
                     show=self.get_query_argument("show", ""))
 
