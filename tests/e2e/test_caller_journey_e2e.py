@@ -21,8 +21,10 @@ voicemail for support.
    today and tomorrow): a caller on the E1550 line types their customer number and #,
    hears the intro and the beep, speaks (a 600 Hz tone) for two seconds of their own
    audio clock and presses #; the message is on disk and in the database with the
-   number they typed and a callback task for support, and in the browser it is listed
-   with that number and plays.
+   number they typed and a callback task for support.
+3. In the browser (a supervisor): Anna's card shows the first caller's choice and her
+   list the voicemail's callback task; both call records show what the callers gave;
+   the message is listed with the customer number, and plays.
 """
 
 from __future__ import annotations
@@ -159,11 +161,12 @@ async def scenario(baresip_bin: str, data: Path, tmp: Path) -> None:
             "SELECT 1 FROM call_events WHERE event = 'LOGIN' AND operator = 'Anna'"),
             20, "Anna logged in by her phone registering")
 
-        await open_hours_menu_to_support(daemon, ec25)
+        answered = await open_hours_menu_to_support(daemon, ec25)
 
         assert await save_flow(data, journey(closed_today())) == 2  # no restart
         number, message = await after_hours_voicemail(daemon, e1550)
-        await asyncio.to_thread(message_plays_in_the_browser, daemon.web_port, number, message)
+        await asyncio.to_thread(seen_in_the_browser, daemon.web_port, answered, number,
+                                message)
     except BaseException:
         print(daemon.log.read_text()[-8000:] if daemon.log.exists() else "(no daemon log)")
         raise
@@ -185,7 +188,7 @@ async def speaking(modem: SimModemProcess) -> bool:
     return (await loudness(modem)).level_dbfs > SPEECH_DBFS
 
 
-async def open_hours_menu_to_support(daemon: Daemon, modem: SimModemProcess) -> None:
+async def open_hours_menu_to_support(daemon: Daemon, modem: SimModemProcess) -> str:
     number = "+79161110001"
     assert (await modem.command(f"call {number}")).startswith("ok")
     row = await call_row(daemon, number, "1", "the call on the record")
@@ -218,6 +221,7 @@ async def open_hours_menu_to_support(daemon: Daemon, modem: SimModemProcess) -> 
     assert tone_share(caller[len(caller) // 4:], CALLER_TONE) > 0.8
     # what came back over the phone's RTP is the caller's voice: the phone heard it
     assert tone_share(phone[len(phone) // 4: len(phone) * 3 // 4], CALLER_TONE) > 0.5
+    return row["id"]
 
 
 def _complete_wav(path: str) -> bool:
@@ -289,9 +293,22 @@ async def after_hours_voicemail(daemon: Daemon, modem: SimModemProcess) -> tuple
     return number, message
 
 
-def message_plays_in_the_browser(port: int, number: str, message: dict) -> None:
+def seen_in_the_browser(port: int, answered: str, number: str, message: dict) -> None:
+    """The supervisor's browser: Anna's card shows the first caller's choice and her list
+    the voicemail's callback task; both call records show what the callers gave; the
+    message is listed with the customer number, and plays."""
+    url = f"http://127.0.0.1:{port}"
     with admin_page(port) as page:
-        page.goto(f"http://127.0.0.1:{port}/admin/voicemail")
+        page.goto(f"{url}/panel?operator=Anna")
+        assert page.inner_text("#caller-entered") == "Support: 2"
+        callbacks = page.inner_text("#callbacks")
+        assert number in callbacks and "support" in callbacks
+        page.goto(f"{url}/calls/{answered}")
+        assert page.inner_text("#caller-entered") == "Support: 2"
+        page.goto(f"{url}/calls/{message['call_id']}")
+        assert page.inner_text("#caller-entered") == f"Customer number: {ACCOUNT}"
+
+        page.goto(f"{url}/admin/voicemail")
         row = page.locator(f"#vm-{message['id']}")
         assert number in row.inner_text()
         assert row.locator(".entered").inner_text().strip() == f"Customer number: {ACCOUNT}"
