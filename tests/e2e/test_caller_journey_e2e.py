@@ -21,7 +21,8 @@ voicemail for support.
    today and tomorrow): a caller on the E1550 line types their customer number and #,
    hears the intro and the beep, speaks (a 600 Hz tone) for two seconds of their own
    audio clock and presses #; the message is on disk and in the database with the
-   number they typed and a callback task for support.
+   number they typed and a callback task for support.  Another caller (EC25) hangs up
+   instead of pressing #: their message is kept too.
 3. In the browser (a supervisor): Anna's card shows the first caller's choice and her
    list the voicemail's callback task; both call records show what the callers gave;
    the message is listed with the customer number, and plays.
@@ -165,6 +166,7 @@ async def scenario(baresip_bin: str, data: Path, tmp: Path) -> None:
 
         assert await save_flow(data, journey(closed_today())) == 2  # no restart
         number, message = await after_hours_voicemail(daemon, e1550)
+        await caller_hangs_up_mid_message(daemon, ec25)
         await asyncio.to_thread(seen_in_the_browser, daemon.web_port, answered, number,
                                 message)
     except BaseException:
@@ -270,6 +272,7 @@ async def after_hours_voicemail(daemon: Daemon, modem: SimModemProcess) -> tuple
         "the voicemail saved")
     done = await call_row(daemon, number, "ended_at IS NOT NULL", "the box hanging up")
     assert done["answered_at"] is None and done["operator"] in ("", None)
+    assert done["hangup_by"] == "system"  # the box, after thanking the caller
     flow = json.loads(done["data"])["flow"]
     assert flow["version"] == 2 and flow["path"] == ["hours", "closed", "vm"]
     assert flow["exit"] == {"kind": "voicemail", "node": "vm", "target": "support"}
@@ -291,6 +294,32 @@ async def after_hours_voicemail(daemon: Daemon, modem: SimModemProcess) -> tuple
     assert tasks[0]["queue"] == "support" and tasks[0]["number"] == number
     assert tasks[0]["status"] == "waiting" and str(message["id"]) in tasks[0]["note"]
     return number, message
+
+
+async def caller_hangs_up_mid_message(daemon: Daemon, modem: SimModemProcess) -> None:
+    """No # at the end: the caller just hangs up, and what they said is kept all the same."""
+    number = "+79163330003"
+    assert (await modem.command(f"call {number}")).startswith("ok")
+    row = await call_row(daemon, number, "1", "the third call on the record")
+    await wait_for(lambda: speaking(modem), 20, "the box asking for the customer number")
+    for key in "8080#":
+        assert (await modem.command(f"dtmf {key}")).startswith("ok")
+    await wait_for(lambda: heard_pure(modem, BEEP_TONE, 0.1), 20, "the beep")
+    beep = await loudness(modem)
+    await wait_for(lambda: _after(loudness(modem), beep.said_seconds + 1.5), 10,
+                   "a second and a half spoken")
+    assert (await modem.command("hangup")).startswith("ok")
+    done = await call_row(daemon, number, "ended_at IS NOT NULL", "the call ended")
+    assert done["hangup_by"] == "caller"
+    message = await wait_for(lambda: (r := daemon.query(
+        "SELECT * FROM voicemail WHERE call_id = ?", (row["id"],))) and r[0], 20,
+        "the message kept after the hang-up")
+    assert message["line"] == "gsm1" and 1.3 <= message["duration"] <= 3.0
+    assert json.loads(message["digits"])["digits"] == {"account": "8080"}
+    pcm = wav_pcm(Path(message["path"]))
+    assert tone_share(pcm[len(pcm) // 4: len(pcm) * 3 // 4], CALLER_TONE) > 0.8
+    tasks = daemon.query("SELECT queue, number FROM callbacks WHERE call_id = ?", (row["id"],))
+    assert tasks == [{"queue": "support", "number": number}]
 
 
 def seen_in_the_browser(port: int, answered: str, number: str, message: dict) -> None:
