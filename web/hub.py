@@ -31,6 +31,8 @@ STALE = {
     "queue.": ("wallboard", "panel"),
     "operator.state": ("wallboard", "panel"),
     "config.changed": ("wallboard", "panel"),
+    # a message is saved after its call ended, as a callback task on the operators' list
+    "voicemail.": ("panel",),
     "line.state": ("hardware",),
     "phone.registration": ("phones",),
 }

@@ -9,6 +9,7 @@ from typing import Any
 import tornado.template
 
 from appliance import calllog
+from appliance.ivr.runner import summary_lines
 
 from . import forms, i18n
 
@@ -54,9 +55,11 @@ class Views:
         number = str(offer.get("caller_number", ""))
         history = calllog.caller_history(self.box.store.conn, number) if number else {
             "number": "", "contact": None, "calls": [], "sms": []}
-        collected = offer.get("collected") or {}
-        return {"offer": offer, "history": history,
-                "collected": collected if isinstance(collected, dict) else {},
+        # ``collected`` is the call's data; what the caller chose and entered in the flow
+        # is its summary under "flow" (the rest is the switchboard's bookkeeping)
+        collected = offer.get("collected")
+        entered = summary_lines(collected.get("flow")) if isinstance(collected, dict) else []
+        return {"offer": offer, "history": history, "entered": entered,
                 "dispositions": self.box.store.setting("dispositions",
                                                        forms.DEFAULT_DISPOSITIONS)}
 

@@ -61,6 +61,28 @@ class FlowIO(Protocol):
     def hangup(self) -> None: ...
 
 
+_SHOWN = {"choice": "key", "digits": "shown", "callback": "number"}  # kind -> value field
+
+
+def collected_lines(collected: Any) -> list[tuple[str, str]]:
+    """(label, value) lines of what a caller gave, in order: menu choices, digits (masked
+    when the flow said so) and callback numbers.  Reads a run's ``collected`` or the one
+    in a stored ``summary()`` (a voicemail's or call's record), so entries not shaped
+    like the runner's are skipped rather than trusted."""
+    lines = []
+    for entry in collected if isinstance(collected, list) else []:
+        field = _SHOWN.get(entry.get("kind")) if isinstance(entry, dict) else None
+        if field is not None:
+            lines.append((str(entry.get("label", "")), str(entry.get(field, ""))))
+    return lines
+
+
+def summary_lines(summary: Any) -> list[tuple[str, str]]:
+    """``collected_lines`` of a stored ``summary()``: a call's ``data["flow"]`` (the
+    operator's card, the call record) or a voicemail's ``digits``."""
+    return collected_lines(summary.get("collected")) if isinstance(summary, dict) else []
+
+
 @dataclass
 class _Ask:
     max_digits: int
@@ -159,15 +181,7 @@ class FlowRun:
 
     def screen_pop(self) -> list[tuple[str, str]]:
         """(label, value) lines for the operator's card, in the order the caller gave them."""
-        lines = []
-        for entry in self.collected:
-            if entry["kind"] == "choice":
-                lines.append((entry["label"], entry["key"]))
-            elif entry["kind"] == "digits":
-                lines.append((entry["label"], entry["shown"]))
-            elif entry["kind"] == "callback":
-                lines.append((entry["label"], entry["number"]))
-        return lines
+        return collected_lines(self.collected)
 
     # -- the node API (nodes.py): moving on, saying, asking -------------------------------
     def goto(self, node_id: Any) -> None:

@@ -67,6 +67,7 @@ class AudioPortSim:
         self.active = True
         self._t0 = self.clock.monotonic()
         self.frames_sent = 0
+        self.recorded = bytearray()  # what this call's far end hears, not the last call's
         self._schedule()
 
     def stop(self) -> None:
@@ -79,6 +80,14 @@ class AudioPortSim:
         """Bytes the host wrote to the audio port: heard by the far end only in a call."""
         if self.active and len(self.recorded) < MAX_RECORDING:
             self.recorded += data
+
+    def set_tone(self, freq: float) -> None:
+        """The far end says something else: a test tells what it sent from what the box
+        recorded (a voicemail message) by its frequency."""
+        if not 50.0 <= freq <= 3800.0:
+            raise ValueError("a voice tone is 50..3800 Hz")
+        self.tone_hz = freq
+        self._tone_cache.clear()
 
     def press(self, digit: str, ms: int = 100) -> None:
         """The far end presses a key: its tone pair goes down the audio path."""

@@ -18,7 +18,11 @@ stdin or on the unix socket given with --control; each gets one line back, "ok .
     signal 0..31|99                        +CSQ rssi
     hang | silent SECONDS | replug         faults
     status                                 JSON: calls, dialled, DTMF sent, SMS sent
-    heard FREQ [SECONDS]                   JSON: level of FREQ in what the far end heard
+    heard FREQ [SECONDS]                   JSON: level and share of FREQ in what the far
+                                           end heard
+    loudness [SECONDS]                     JSON: RMS level of what the far end heard,
+                                           seconds heard and said in the call
+    voice FREQ                             the far end's voice becomes a FREQ Hz tone
     quit
 """
 
@@ -33,6 +37,7 @@ import sys
 from collections.abc import Callable
 
 from appliance.clock import LoopClock
+from drivers.base import FRAME_MS
 
 from .host import Ports, SimHost
 from .models import MODELS
@@ -107,14 +112,34 @@ class Control:
 
     def do_heard(self, freq: str, seconds: str = "2") -> str:
         """How loud ``freq`` Hz is in the last ``seconds`` of what the far end heard (dBFS),
-        and how many seconds were heard in all: a test checks audio through the box."""
-        from appliance.media.goertzel import tone_level_dbfs
+        its share of all that was heard then (1.0: a pure tone, as a beep; speech that
+        merely has some energy there scores low), and how many seconds were heard in all:
+        a test checks audio through the box."""
+        from appliance.media.goertzel import tone_fraction, tone_level_dbfs
 
         recorded = bytes(self.sim.audio.recorded)
         tail = recorded[-int(float(seconds) * 16000):]
-        level = tone_level_dbfs(tail, float(freq)) if len(tail) >= 320 else None
-        return "ok " + json.dumps({"freq": float(freq), "level_dbfs": level,
+        enough = len(tail) >= 320
+        level = tone_level_dbfs(tail, float(freq)) if enough else None
+        share = round(tone_fraction(tail, (float(freq),)), 3) if enough else None
+        return "ok " + json.dumps({"freq": float(freq), "level_dbfs": level, "share": share,
                                    "heard_seconds": len(recorded) / 16000})
+
+    def do_loudness(self, seconds: str = "0.5") -> str:
+        """The overall level (dBFS) of the last ``seconds`` the far end heard: speech from
+        the box has no one frequency, so a test waits on this to know a prompt is playing.
+        ``said_seconds`` is how long the far end has talked in this call: the call's own
+        clock, which runs on while the box is silent (recording a message)."""
+        from appliance.media.goertzel import level_dbfs
+
+        recorded = bytes(self.sim.audio.recorded)
+        tail = recorded[-int(float(seconds) * 16000):]
+        level = level_dbfs(tail) if len(tail) >= 320 else None
+        return "ok " + json.dumps({"level_dbfs": level, "heard_seconds": len(recorded) / 16000,
+                                   "said_seconds": self.sim.audio.frames_sent * FRAME_MS / 1000})
+
+    def do_voice(self, freq: str) -> None:
+        self.sim.audio.set_tone(float(freq))
 
     def do_quit(self) -> str:
         self.stop()

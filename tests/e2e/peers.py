@@ -1,5 +1,6 @@
 """Real processes for the end-to-end tests: the daemon (``callbox run``), a simulated
-modem on ptys (``drivers.sim.gsm``) and baresip as an operator's phone."""
+modem on ptys (``drivers.sim.gsm``), baresip as an operator's phone, and headless
+Chromium signed in to the daemon's web page."""
 
 from __future__ import annotations
 
@@ -14,8 +15,16 @@ import struct
 import subprocess
 import sys
 import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+    from drivers.sim.process import SimModemProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,16 +143,22 @@ class Baresip:
     """baresip registered as an operator's phone (recipe: shared/notes/test-peers.md)."""
 
     def __init__(self, binary: str, workdir: Path, extension: str, password: str,
-                 registrar_port: int, tone_hz: float, answer: bool = True) -> None:
+                 registrar_port: int, tone_hz: float | None, answer: bool = True) -> None:
+        """``tone_hz`` is what the phone says; None makes it say back what it hears (its
+        player bridged to its source), which also paces its recording of what it heard:
+        with a tone source and no player nothing consumes the received audio, and
+        baresip records only the first fraction of a second of it."""
         self.binary = binary
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         port = free_pair()
-        tone_wav(self.dir / "send.wav", tone_hz, 300)
+        if tone_hz is not None:
+            tone_wav(self.dir / "send.wav", tone_hz, 300)
+        source = f"aufile,{self.dir}/send.wav" if tone_hz is not None else "aubridge,x"
         tone_wav(self.dir / "alert.wav", 440, 0.2)
         (self.dir / "config").write_text(f"""poll_method epoll
 sip_listen 127.0.0.1:{port}
-audio_source aufile,{self.dir}/send.wav
+audio_source {source}
 audio_player aubridge,x
 audio_alert aufile,{self.dir}/alert.wav
 module_path /usr/lib/baresip/modules
@@ -183,3 +198,76 @@ module account.so
 def wav_pcm(path: Path) -> bytes:
     with wave.open(str(path), "rb") as wav:
         return wav.readframes(wav.getnframes())
+
+
+def tone_share(pcm: bytes, freq: float) -> float:
+    """How much of the PCM's power is the tone at ``freq`` (0..1)."""
+    from appliance.media.goertzel import tone_fraction
+
+    return tone_fraction(pcm, (freq,))
+
+
+async def heard(modem: SimModemProcess, freq: float, seconds: float = 3) -> float:
+    """The level of ``freq`` over the last seconds the GSM caller heard (the tone must
+    fill the whole window to be loud, so this also proves the bridge lasted).  Until the
+    caller has heard that long in all there is no full window: -200."""
+    reply = json.loads((await modem.command(f"heard {freq} {seconds}"))[3:])
+    if reply["level_dbfs"] is None or reply["heard_seconds"] < seconds:
+        return -200.0
+    return reply["level_dbfs"]
+
+
+async def heard_pure(modem: SimModemProcess, freq: float, seconds: float) -> bool:
+    """Whether the last ``seconds`` the GSM caller heard were a clear tone at ``freq`` (a
+    beep): loud, and nearly all of the power, so speech with energy there does not count."""
+    reply = json.loads((await modem.command(f"heard {freq} {seconds}"))[3:])
+    return (reply["level_dbfs"] or -200.0) > -30 and (reply["share"] or 0.0) > 0.8
+
+
+@dataclass(frozen=True)
+class Loudness:
+    level_dbfs: float  # RMS of the last window the GSM caller heard (-200: nothing yet)
+    heard_seconds: float  # how long the box has sent audio to the caller in this call
+    said_seconds: float  # how long the caller has talked: the call's own audio clock
+
+
+async def loudness(modem: SimModemProcess, seconds: float = 0.5) -> Loudness:
+    """What the GSM caller hears, overall: speech has no one frequency, so the level is
+    how a test knows a prompt is playing; the seconds pace a test by the call's audio."""
+    reply = json.loads((await modem.command(f"loudness {seconds}"))[3:])
+    level = reply["level_dbfs"] if reply["level_dbfs"] is not None else -200.0
+    return Loudness(level, reply["heard_seconds"], reply["said_seconds"])
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--autoplay-policy=no-user-gesture-required"]
+ADMIN = ("admin", "e2e-admin-password")
+
+
+@contextmanager
+def admin_page(port: int) -> Iterator[Page]:
+    """Headless Chromium on the daemon's web page, signed in as the admin: the first
+    visit to a fresh box sets the admin password (first-run setup), later ones log in."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/")
+            if page.url.endswith("/setup"):
+                page.fill("#username", ADMIN[0])
+                page.fill("#password", ADMIN[1])
+                page.fill("#password2", ADMIN[1])
+                page.click("#setup-form button[type=submit]")
+                page.wait_for_load_state()
+                page.goto(f"http://127.0.0.1:{port}/")
+            if "/login" in page.url:
+                page.fill("#username", ADMIN[0])
+                page.fill("#password", ADMIN[1])
+                page.click("button[type=submit]")
+                page.wait_for_load_state()
+            assert "/login" not in page.url and "/setup" not in page.url, page.url
+            yield page
+        finally:
+            browser.close()

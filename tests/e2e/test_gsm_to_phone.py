@@ -12,43 +12,19 @@ ring times out, then Anna's phone rings and she answers.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import pytest
 
 from drivers.sim.process import SimModemProcess
-from tests.conftest import require_tool
 
-from .peers import Baresip, Daemon, callbox, wait_for, wav_pcm
+from .peers import Baresip, Daemon, admin_page, callbox, heard, tone_share, wait_for, wav_pcm
 
 pytestmark = pytest.mark.peers
 
 GSM_TONE = 1000.0  # the simulated caller's voice
 PHONE_TONE = 440.0  # what Anna's baresip plays
 PASSWORDS = {"101": "anna-secret-101", "102": "boris-secret-102"}
-
-
-def tone_share(pcm: bytes, freq: float) -> float:
-    from appliance.media.goertzel import tone_fraction
-
-    return tone_fraction(pcm, (freq,))
-
-
-async def heard(modem: SimModemProcess, freq: float, seconds: float = 3) -> float:
-    """The level of ``freq`` over the last seconds the GSM caller heard (the tone must
-    fill the whole window to be loud, so this also proves the bridge lasted)."""
-    reply = json.loads((await modem.command(f"heard {freq} {seconds}"))[3:])
-    return reply["level_dbfs"] if reply["level_dbfs"] is not None else -200.0
-
-
-@pytest.fixture
-def site(tmp_path):
-    baresip = require_tool("baresip")
-    require_tool("chromium")
-    data = tmp_path / "box"
-    data.mkdir()
-    return baresip, data, tmp_path
 
 
 def test_gsm_call_to_baresip_operator_end_to_end(site):
@@ -184,28 +160,7 @@ async def modem_unplugged_mid_call(daemon: Daemon, modem) -> None:
 
 
 def call_is_on_the_web_call_log(port: int, number: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{port}/")
-            assert page.url.endswith("/setup")  # first visit: set the admin password
-            page.fill("#username", "admin")
-            page.fill("#password", "e2e-admin-password")
-            page.fill("#password2", "e2e-admin-password")
-            page.click("#setup-form button[type=submit]")
-            page.wait_for_load_state()
-            page.goto(f"http://127.0.0.1:{port}/calls")
-            if "/login" in page.url:
-                page.fill("#username", "admin")
-                page.fill("#password", "e2e-admin-password")
-                page.click("button[type=submit]")
-                page.wait_for_load_state()
-                page.goto(f"http://127.0.0.1:{port}/calls")
-            page.wait_for_selector(f"text={number}")
-            assert page.locator(f"text={number}").count() >= 1
-        finally:
-            browser.close()
+    with admin_page(port) as page:
+        page.goto(f"http://127.0.0.1:{port}/calls")
+        page.wait_for_selector(f"text={number}")
+        assert page.locator(f"text={number}").count() >= 1

@@ -185,3 +185,43 @@ def test_audio_pump_keeps_samples_aligned_when_it_starts_mid_stream():
     pump._data(pcm[:FRAME_BYTES])
     assert frames and all(len(f) == FRAME_BYTES for f in frames)
     assert frames[0] == pcm[102 : 102 + FRAME_BYTES]  # the half sample at 101 was skipped
+
+
+async def test_simulator_control_voice_and_loudness():
+    """``voice FREQ`` changes what the far end says; ``loudness`` measures what it heard."""
+    import json
+
+    from appliance.media.goertzel import tone_fraction
+    from drivers.sim.gsm import Control
+
+    clock = VirtualClock()
+    sim = HuaweiE1550(clock, sim_busy_seconds=0)
+    host = SimHost(sim, carrier="memory")
+    ports = host.start()
+    frames = bytearray()
+    ports.audio_link.set_receiver(frames.extend, lambda exc: None)
+    control = Control(sim, host, lambda: None)
+    assert json.loads(control.handle("loudness")[3:])["level_dbfs"] is None  # nothing heard yet
+    sim.audio.start()
+    assert control.handle("voice 600") == "ok"
+    assert control.handle("voice 9000").startswith("error voice")
+    assert control.handle("voice loud").startswith("error voice")
+    clock.advance(1.0)
+    await asyncio.sleep(0)
+    assert tone_fraction(bytes(frames[-8000:]), (600.0,)) > 0.9
+    sim.audio.received(bytes(8000))  # the box sent half a second of silence...
+    quiet = json.loads(control.handle("loudness 0.5")[3:])["level_dbfs"]
+    sim.audio.received(tone_frames((440.0,), 25))  # ...then half a second of a tone
+    loud = json.loads(control.handle("loudness 0.5")[3:])
+    assert quiet < -90 and -20 < loud["level_dbfs"] < -5
+    assert loud["heard_seconds"] == 1.0 and loud["said_seconds"] == 1.0
+    tone = json.loads(control.handle("heard 440 0.5")[3:])
+    assert tone["share"] > 0.99 and -20 < tone["level_dbfs"] < -5
+    mixed = json.loads(control.handle("heard 440 1")[3:])  # a tone filling half the window
+    assert 0.4 < mixed["share"] < 0.6 and mixed["level_dbfs"] < tone["level_dbfs"] - 5
+    assert json.loads(control.handle("heard 1000 0.5")[3:])["share"] < 0.01
+    sim.audio.stop()
+    sim.audio.start()  # the next call: its far end has heard nothing yet
+    assert json.loads(control.handle("loudness")[3:]) == {
+        "level_dbfs": None, "heard_seconds": 0.0, "said_seconds": 0.0}
+    host.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from appliance.clock import VirtualClock
 from appliance.ivr.flow import Flow
 from appliance.ivr.nodes import luhn_ok
-from appliance.ivr.runner import FlowRun
+from appliance.ivr.runner import FlowRun, collected_lines
 from drivers.base import CallerId
 
 from .conftest import PROMPT_SECONDS, Harness, RecordingIO
@@ -157,6 +158,10 @@ def test_collect_card_with_luhn_check_masks_it_for_the_record() -> None:
     assert h.run.values == {"card": GOOD_CARD}
     assert h.run.summary()["digits"] == {"card": "••••••••••••1111"}
     assert h.run.screen_pop() == [("Card question", "3"), ("Card", "••••••••••••1111")]
+    # the same lines from the summary as stored (JSON) on a call or voicemail record
+    stored = json.loads(json.dumps(h.run.summary()))
+    assert collected_lines(stored["collected"]) == h.run.screen_pop()
+    assert GOOD_CARD not in json.dumps(stored)
 
 
 def test_collect_gives_up_after_retries_to_the_operator() -> None:

@@ -246,3 +246,40 @@ class FakeBox:
         if answered and call["operator"]:
             self.bus.publish("operator.state", operator=call["operator"], status="wrapup",
                              wrapup_left=wrapup_left)
+
+
+class _QuietIO:
+    """A flow's switchboard side that hears every prompt to the end at once."""
+
+    def play(self, prompt, on_done) -> None:
+        on_done()
+
+    def stop_playback(self) -> None: ...
+
+    def enqueue(self, queue: str, priority: int) -> None: ...
+
+    def hangup(self) -> None: ...
+
+
+def flow_call_data(account: str, sensitive: bool = False) -> dict[str, Any]:
+    """A call's data as the switchboard keeps it once a caller pressed 2 ("Support") in
+    the menu and typed ``account`` then #: the flow's summary made by the real runner,
+    under "flow", next to the switchboard's own bookkeeping."""
+    from appliance.clock import VirtualClock
+    from appliance.ivr.flow import Flow
+    from appliance.ivr.runner import FlowRun
+
+    flow = Flow.from_graph("main", {"start": "menu", "operator": "support", "nodes": {
+        "menu": {"type": "menu", "text": "Sales 1, support 2.",
+                 "choices": {"1": {"label": "Sales", "next": "support"},
+                             "2": {"label": "Support", "next": "account"}}},
+        "account": {"type": "collect", "name": "account", "label": "Account",
+                    "text": "Your account number, then hash.", "sensitive": sensitive,
+                    "next": "support"},
+        "support": {"type": "queue", "queue": "support"}}})
+    run = FlowRun(flow, VirtualClock(), _QuietIO())
+    run.start()
+    for key in "2" + account + "#":
+        run.dtmf(key)
+    assert run.exit is not None and run.exit.kind == "queue", run.path
+    return {"presentation": "allowed", "flow_name": "main", "flow": run.summary()}

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import tornado.httpserver
 import tornado.netutil
-from fakebox import FakeBox
+from fakebox import FakeBox, flow_call_data
 
 from tests.conftest import require_tool
 from web.app import HTTP_LIMITS, make_app
@@ -209,7 +209,7 @@ def test_installer_supervisor_and_operator_in_a_browser(server, browser):
     wait_live(board)
 
     call_id = server.call(server.box.simulate_incoming, "+79161234567",
-                          "Ivan <b>Petrov</b>", "support", data={"order": "A-1001"})
+                          "Ivan <b>Petrov</b>", "support", data=flow_call_data("12345"))
     started = time.monotonic()  # the event was published just before call() returned
     board.wait_for_selector("section[data-queue='support'] [data-waiting='1']", timeout=1000)
     assert time.monotonic() - started < 1.0
@@ -217,10 +217,10 @@ def test_installer_supervisor_and_operator_in_a_browser(server, browser):
     shot(board, "07-wallboard")
 
     # the call is offered to Olga: her card pops
-    server.call(server.box.simulate_offer, call_id, "Olga", {"account": "12345"})
+    server.call(server.box.simulate_offer, call_id, "Olga", flow_call_data("12345"))
     panel.wait_for_selector("#caller-card.pop #caller-number", timeout=2000)
     assert panel.inner_text("#caller-number") == "+79161234567"
-    assert "12345" in panel.inner_text("#caller-card")
+    assert panel.inner_text("#caller-entered").split("\n") == ["Support: 2", "Account: 12345"]
     server.call(server.box.simulate_answer, call_id, "Olga", 6.0)
     board.wait_for_selector("tr[data-operator='Olga'] .status.on_call", timeout=2000)
     server.call(server.box.simulate_end, call_id, 95.0, 30)

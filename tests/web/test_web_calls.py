@@ -7,6 +7,7 @@ import io
 import re
 import sqlite3
 
+from fakebox import flow_call_data
 from web_helpers import ADMIN, WebCase
 
 from appliance import calllog
@@ -103,7 +104,19 @@ class CallLogPages(WebCase):
         self.box.simulate_end(call_id, talk=30)
         text = self.text(self.get(f"/calls/{call_id}"))
         assert text.index("ENTERQUEUE") < text.index("CONNECT") < text.index("COMPLETECALLER")
+        assert 'id="caller-entered"' not in text  # the caller entered nothing
         assert self.get("/calls/nope").code == 404
+
+    def test_call_page_shows_what_the_caller_chose_and_entered(self):
+        call_id = self.box.simulate_incoming("+79165550001", "", "support",
+                                             data=flow_call_data("4111111111111111", True))
+        text = self.text(self.get(f"/calls/{call_id}"))
+        entered = text[text.index('id="caller-entered"'):]
+        entered = entered[:entered.index("</ul>")]
+        assert entered.index("Support: 2") < entered.index("Account: ••••")
+        assert "4111111111111111" not in text  # a sensitive number stays masked
+        for internal in ("presentation", "flow_name", "collected", "version"):
+            assert internal not in entered
 
     def test_csv_export_has_every_matching_call(self):
         response = self.get("/calls/export.csv?queue=support")

@@ -197,6 +197,23 @@ class FlowsPage(WebCase):
         assert self.flows.names() == []
 
 
+# a voicemail row's digits: the caller's run through the flow (FlowRun.summary())
+SUMMARY = {"flow": "main", "version": 3, "language": "en", "path": ["main_menu", "acct", "vm"],
+           "choices": [{"node": "main_menu", "key": "2", "label": "Support"}],
+           "digits": {"account": "••••4711"},
+           "collected": [{"kind": "choice", "node": "main_menu", "key": "2", "label": "Support"},
+                         {"kind": "digits", "node": "acct", "name": "account",
+                          "label": "Account", "shown": "••••4711"}],
+           "exit": {"kind": "voicemail", "node": "vm", "target": "sales"}}
+
+
+def entered_cell(html: str, voicemail_id: int) -> str:
+    """The "entered digits" cell of one message's row."""
+    row = html[html.index(f'id="vm-{voicemail_id}"'):]
+    cell = row[row.index('class="entered"'):]
+    return cell[:cell.index("</td>")]
+
+
 class VoicemailPage(WebCase):
     def setUp(self):
         super().setUp()
@@ -219,13 +236,24 @@ class VoicemailPage(WebCase):
 
     def test_lists_messages_newest_first_with_a_player(self):
         old = self.insert(self.wav("old.wav"), number="+70000000001", created_at=1000.0)
-        new = self.insert(self.wav("new.wav"), number="+70000000002",
-                          digits={"account": "4711"})
+        new = self.insert(self.wav("new.wav"), number="+70000000002", digits=SUMMARY)
         html = self.text(self.get("/admin/voicemail"))
         assert html.index("+70000000002") < html.index("+70000000001")
         assert f'src="/admin/voicemail/{new}.wav"' in html
         assert f'src="/admin/voicemail/{old}.wav"' in html
-        assert "<audio controls" in html and "4711" in html and "sales" in html
+        assert "<audio controls" in html and "sales" in html
+        # what the caller chose and entered, in order; not the run's bookkeeping
+        cell = entered_cell(html, new)
+        assert cell.index("Support: 2") < cell.index("Account: ••••4711")
+        for internal in ("version", "path", "collected", "main_menu", "1234"):
+            assert internal not in cell
+
+    def test_digits_not_shaped_like_a_summary_show_nothing(self):
+        for digits in ({"account": "4711"}, {"collected": "4711"},
+                       {"collected": [["digits", "4711"], {"kind": "nope", "shown": "4711"}]}):
+            vm = self.insert(self.wav(), digits=digits)
+            html = self.text(self.get("/admin/voicemail"))
+            assert "4711" not in entered_cell(html, vm)
 
     def test_wav_is_served_to_admin_and_supervisor(self):
         path = self.wav()
@@ -274,6 +302,7 @@ class VoicemailPage(WebCase):
         assert self.post("/admin/voicemail", {"id": "x"}).code == 400
 
     def test_caller_number_and_digits_are_escaped(self):
-        self.insert(self.wav(), number=XSS, digits={"note": XSS})
+        self.insert(self.wav(), number=XSS, digits={"collected": [
+            {"kind": "digits", "label": XSS, "shown": XSS}]})
         html = self.text(self.get("/admin/voicemail"))
         assert XSS not in html and xhtml_escape(XSS) in html

@@ -132,3 +132,19 @@ def test_an_sms_refreshes_the_card_showing_its_number():
         hub.close()
 
     asyncio.run(scenario())
+
+
+def test_a_new_voicemail_refreshes_the_operators_callback_list():
+    """The message (and its callback task) is stored after its call ended: the panels
+    must be drawn again then, or the task shows up only with the next call."""
+    async def scenario():
+        bus, hub, renders = make_hub()
+        olga, board = FakeClient("panel", "Olga"), FakeClient("wallboard")
+        hub.add(olga)
+        hub.add(board)
+        bus.publish("voicemail.new", call_id="c1", queue="support", caller_number="+7916")
+        await settle([olga])
+        assert renders == [("panel", "Olga", "en_US")] and board.got == []
+        hub.close()
+
+    asyncio.run(scenario())

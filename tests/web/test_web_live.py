@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from fakebox import flow_call_data
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.testing import gen_test
 from tornado.websocket import WebSocketError, websocket_connect
@@ -77,10 +78,16 @@ class Live(WebCase):
         petr = await self.socket("petr", "panel")
         call_id = self.box.simulate_incoming("+79160000001", XSS, "support",
                                              data={"order": XSS})
-        self.box.simulate_offer(call_id, "Olga", collected={"account": "12345"})
+        self.box.simulate_offer(call_id, "Olga", collected=flow_call_data("12345"))
         pop = await self.next_message(olga, "caller-card")
         assert pop["pop"] is True
-        assert "+79160000001" in pop["html"] and "12345" in pop["html"]
+        assert "+79160000001" in pop["html"]
+        # what the caller chose and typed, in order; none of the call's bookkeeping
+        entered = pop["html"][pop["html"].index('id="caller-entered"'):]
+        entered = entered[:entered.index("</ul>")]
+        assert entered.index("Support: <b>2</b>") < entered.index("Account: <b>12345</b>")
+        for internal in ("presentation", "flow_name", "collected", "version"):
+            assert internal not in entered
         assert XSS not in pop["html"] and "&lt;img src=x" in pop["html"]
         assert call_id in pop["html"]
         # Petr's panel gets status refreshes, never Olga's card

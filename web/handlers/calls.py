@@ -10,6 +10,7 @@ import tornado.iostream
 import tornado.web
 
 from appliance import calllog
+from appliance.ivr.runner import summary_lines
 
 from .. import forms, i18n
 from .base import BaseHandler
@@ -73,6 +74,8 @@ class CallHandler(BaseHandler):
         record = await self.box.store.read(lambda c: calllog.call(c, call_id))
         if record is None:
             raise tornado.web.HTTPError(404)
+        # what the caller chose and entered in the flow, not the record's bookkeeping
+        record["entered"] = summary_lines(record["data"].get("flow"))
         self.render("call.html", call=record)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tornado.web
 
+from appliance.ivr.runner import summary_lines
 from appliance.ivr.voicemail import VoicemailBox
 
 from .base import BaseHandler
@@ -25,7 +26,12 @@ class VoicemailBase(BaseHandler):
 class VoicemailHandler(VoicemailBase):
     def get(self) -> None:
         heard = {"new": False, "heard": True}.get(self.get_query_argument("show", ""))
-        self.render("admin/voicemail.html", messages=self.voicemail.list(heard=heard),
+        messages = self.voicemail.list(heard=heard)
+        for message in messages:
+            # ``digits`` holds the caller's whole run through the flow (its summary): the
+            # page shows what they chose and entered, not the flow's bookkeeping
+            message["entered"] = summary_lines(message["digits"])
+        self.render("admin/voicemail.html", messages=messages,
                     show=self.get_query_argument("show", ""))
 
     async def post(self) -> None:
