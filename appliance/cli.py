@@ -20,6 +20,7 @@ from pathlib import Path
 from . import config as bootstrap
 from .acd.config import STRATEGIES, QueueConfig, field_help
 from .admin import Admin, ValidationError
+from .provisioning import ata_ports
 from .store import StoreError, open_store
 
 EXIT_USAGE = 2
@@ -67,7 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password", help="SIP secret (default: a long random one)")
     add.add_argument("--name", default="")
     add.add_argument("--mac", default="", help="for provisioning by MAC address")
-    add.add_argument("--model", default="")
+    add.add_argument("--model", default="", help="e.g. Yealink T31P, or an ATA: HT801, HT802, "
+                     "SPA112")
+    add.add_argument("--port", default="1", help="the ATA's phone port (FXS) for this "
+                     "extension: 1 or 2 on an HT802 or SPA112; one phone per port")
     phone_sub.add_parser("list", parents=[common])
     rm = phone_sub.add_parser("remove", parents=[common])
     rm.add_argument("extension")
@@ -220,14 +224,17 @@ def _run(coro):
 
 
 def phone_add(admin: Admin, args) -> int:
-    row = _run(admin.add_phone(args.extension, args.password, args.name, args.mac, args.model))
+    row = _run(admin.add_phone(args.extension, args.password, args.name, args.mac, args.model,
+                               args.port))
     print(f"phone {row['extension']} added; SIP password: {row['password']}")
     return 0
 
 
 def phone_list(admin: Admin, args) -> int:
     for p in admin.phones():
-        print(f"{p['extension']:>6}  {p['name'] or '-':20} {p['mac'] or '-':12} {p['model']}")
+        port = f" port {p['port']}" if ata_ports(p["model"]) else ""
+        print(f"{p['extension']:>6}  {p['name'] or '-':20} {p['mac'] or '-':12} "
+              f"{p['model']}{port}")
     return 0
 
 
