@@ -12,6 +12,7 @@ import csv
 import json
 import logging
 import re
+import shlex
 import sqlite3
 import sys
 from datetime import UTC, datetime, timedelta
@@ -312,9 +313,23 @@ def line_list(admin: Admin, args) -> int:
     status = admin.store.setting("line_status", {}) or {}
     for line in admin.lines():
         state = status.get(line["name"], {})
-        facts = " ".join(f"{k}={v}" for k, v in state.items()) or "state=not running"
-        print(f"{line['name']:12} {line['kind']:10} -> {line['destination'] or '-':16} {facts}")
+        facts = _line_facts(line["kind"], line["settings"], state)
+        text = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in facts.items() if v != "")
+        print(f"{line['name']:12} {line['kind']:10} -> {line['destination'] or '-':16} "
+              f"{text or 'state=not running'}")
     return 0
+
+
+def _line_facts(kind: str, settings: dict, status: dict) -> dict:
+    """The driver's own columns for its lines (FXO: state, model, caller id, duplex),
+    else every fact the running line reports."""
+    from drivers.base import load_channel_class
+
+    try:
+        list_facts = getattr(load_channel_class(kind), "list_facts", None)
+    except LookupError:  # a line whose driver is not installed
+        list_facts = None
+    return list_facts(settings, status) if list_facts is not None else dict(status)
 
 
 def line_remove(admin: Admin, args) -> int:

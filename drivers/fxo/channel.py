@@ -66,6 +66,11 @@ class FxoChannel(Channel):
             raise SettingsProblem(field, message)
         return dict(settings)
 
+    @classmethod
+    def list_facts(cls, settings: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
+        """``callbox line list`` columns: state, model, caller id support, duplex."""
+        return line_facts(status, settings)
+
     def __init__(self, name: str, settings: dict[str, Any], host: ChannelHost) -> None:
         super().__init__(name, settings, host)
         self.clock = host.clock
