@@ -334,6 +334,12 @@ class Admin:
             row["settings"] = json.loads(row["settings"])
         return rows
 
+    def free_line_name(self, kind: str) -> str:
+        """A name for a new line of ``kind``: the kind and the first free number (fxo1)."""
+        existing = {line["name"] for line in self.lines()}
+        stem = re.sub(r"[^a-z0-9_-]", "", (kind or "").lower()) or "line"
+        return next(f"{stem}{n}" for n in range(1, 10000) if f"{stem}{n}" not in existing)
+
     def check_destination(self, destination: str) -> str | None:
         """A message when ``destination`` (queue:NAME, flow:NAME, extension:EXT, hangup)
         is not valid, else None."""

@@ -301,9 +301,7 @@ def line_add(admin: Admin, args) -> int:
         if not sep or not key:
             raise CliError(f"--set {item}: use KEY=VALUE")
         settings[key] = value
-    existing = {line["name"] for line in admin.lines()}
-    name = args.name or next(f"{args.kind}{n}" for n in range(1, 1000)
-                             if f"{args.kind}{n}" not in existing)
+    name = args.name or admin.free_line_name(args.kind)
     _run(admin.save_line(name, args.kind, settings, args.destination, create=True))
     print(f"line {name} added")
     return 0

@@ -193,6 +193,37 @@ class AdminPages(WebCase):
         assert "The SIM asks for its PIN" in text and 'data-bars="3"' in text
         assert text.count('<i class="on"') == 3
 
+    def test_voice_modems_listed_next_to_gsm_modems_and_set_up_in_one_click(self):
+        self.box.lines = [
+            {"name": "analog1", "kind": "fxo", "model": "Zoom 3095", "port": "/dev/ttyACM1",
+             "caller_id": True, "duplex": "half", "state": "idle", "error": ""},
+            {"name": "", "kind": "gsm", "model": "Quectel EC25", "state": "found",
+             "port": "/dev/ttyUSB2", "settings": {"at": "/dev/ttyUSB2", "model": "ec25"}},
+            {"name": "", "kind": "fxo", "model": "USRobotics USR5637", "state": "found",
+             "port": "/dev/ttyACM0", "settings": {"port": "/dev/ttyACM0",
+                                                  "model": "usr5637"}}]
+        text = self.text(self.get("/admin/hardware"))
+        assert 'data-kind="gsm" class="found" data-port="/dev/ttyUSB2"' in text
+        assert 'data-kind="fxo" class="found" data-port="/dev/ttyACM0"' in text
+        assert "analog line (voice modem)" in text and "GSM modem" in text
+        assert '<input type="hidden" name="setting.port" value="/dev/ttyACM0">' in text
+        assert "caller id shown" in text and "the modem talks or listens, not both" in text
+        response = self.post("/admin/lines", {"action": "add_found", "kind": "fxo",
+                                              "setting.port": "/dev/ttyACM0",
+                                              "setting.model": "usr5637"})
+        assert response.code == 302
+        line = self.box.admin.lines()[0]
+        assert (line["name"], line["kind"], line["settings"]) == (
+            "fxo1", "fxo", {"port": "/dev/ttyACM0", "model": "usr5637"})
+
+    def test_found_modem_with_bad_settings_is_refused_in_words(self):
+        self.post("/language", {"locale": "ru_RU", "next": "/admin"})
+        response = self.post("/admin/lines", {"action": "add_found", "kind": "fxo",
+                                              "setting.port": "ttyACM0"})
+        assert response.code == 400
+        assert 'id="error-port">путь к устройству — полный' in self.text(response)
+        assert self.box.admin.lines() == []
+
     def test_lines_destination_checked(self):
         response = self.post("/admin/lines", {"action": "create", "name": "gsm1",
                                               "kind": "loopback", "destination": "queue:nope"})

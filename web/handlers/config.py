@@ -37,6 +37,11 @@ class LinesHandler(BaseHandler):
         try:
             if action == "delete":
                 await self.box.admin.delete_line(values["name"])
+            elif action == "add_found":  # "set up as a line" on a modem the hardware page found
+                values["name"] = self.box.admin.free_line_name(values["kind"])
+                await self.box.admin.save_line(values["name"], values["kind"],
+                                               self._found_settings(), values["destination"],
+                                               True, create=True)
             elif action in ("create", "save"):
                 line = next((x for x in self.box.admin.lines() if x["name"] == values["name"]),
                             None)
@@ -52,6 +57,13 @@ class LinesHandler(BaseHandler):
             self._show(values, self.errors_of(exc))
             return
         self.redirect("/admin/lines")
+
+    def _found_settings(self) -> dict[str, str]:
+        """``setting.KEY`` fields (the port and model the hardware page suggests); the
+        driver checks them in save_line like any other settings."""
+        return {name.split(".", 1)[1]: self.get_body_argument(name, "").strip()
+                for name in self.request.body_arguments
+                if name.startswith("setting.") and self.get_body_argument(name, "").strip()}
 
 
 class PhonesHandler(BaseHandler):
