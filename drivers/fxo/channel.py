@@ -99,8 +99,12 @@ class FxoChannel(Channel):
 
     # -- lifecycle: the shared supervisor drives connect / wait_down / resets --------------
     async def start(self) -> None:
-        if self.locator is None and self.link_factory is None:
-            self.locator = VoiceModemLocator(self.clock)  # finds it again after a replug
+        # The switchboard hands every hardware line the daemon's USB hotplug, which knows
+        # GSM modems by IMEI; a voice modem has none and is found again by its USB socket,
+        # so a locator that does not find voice modems is replaced by ours.
+        if self.link_factory is None and not getattr(self.locator, "finds_voice_modems",
+                                                     False):
+            self.locator = VoiceModemLocator(self.clock)
         self.supervisor.locator = self.locator
         self.supervisor.start()
 

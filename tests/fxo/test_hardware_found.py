@@ -77,3 +77,57 @@ def test_new_line_names_take_the_first_free_number(tmp_path, kind, expected):
         assert admin.free_line_name(kind) == expected[:-1] + "2"
     finally:
         store.close()
+
+
+class GsmOnlyHotplug:
+    """The daemon's USB hotplug as on a Pi: it knows GSM modems (by IMEI), not voice
+    modems, and answers a search like the real one, after its timeout."""
+
+    def modems(self):
+        return []
+
+    async def wait_for(self, identity: str, timeout: float):
+        await asyncio.sleep(timeout)
+        return None
+
+
+def test_renumbered_voice_modem_comes_back_in_the_daemon(tmp_path, monkeypatch):
+    """Through the switchboard, which gives every hardware line the GSM hotplug: the
+    analog line still finds its modem again by USB socket on a new tty name."""
+    identity = "usb:0baf:0303:1-1.3"
+    present: dict[str, str] = {}
+    # udev as the voice modem locator reads it: (identity, tty) of voice modems present
+    monkeypatch.setattr(locate, "scan_voice_modems", lambda: sorted(present.items()))
+
+    async def scenario() -> None:
+        carrier = V253Host(V253ModemSim(LoopClock(), far=FarEnd()), "pty")
+        present[identity] = carrier.plug()
+        daemon = Daemon(Config(data_dir=tmp_path, web_listen="127.0.0.1:0",
+                               sip_listen="127.0.0.1:0"))
+        await daemon.start()
+        keep = None
+        try:
+            daemon.board.locator = GsmOnlyHotplug()
+            await daemon.admin.save_line("analog1", "fxo", {"port": present[identity]}, "",
+                                         create=True)
+            daemon.board.directory.remember_identity("analog1", identity)  # seen on USB once
+            daemon.store.writer.flush()
+            await daemon.board.sync_line("analog1")
+            line = daemon.board.channels["analog1"]
+            assert line.identity == identity
+            await wait_for(lambda: line.state == "ready", 10, "the line to come up")
+            old = present.pop(identity)
+            carrier.unplug()
+            await wait_for(lambda: line.state != "ready", 10, "the loss to be noticed")
+            keep = carrier.plug_fresh()  # back, as after a USB reset: another tty number
+            present[identity] = carrier.path
+            await wait_for(lambda: line.state == "ready", 20, "the line to come back")
+            assert line.settings["port"] == carrier.path != old
+            assert line.supervisor.connects == 2
+        finally:
+            await daemon.shutdown()
+            carrier.close()
+            if keep is not None:
+                keep.close()
+
+    asyncio.run(scenario())
