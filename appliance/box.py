@@ -240,6 +240,15 @@ class Box:
             raise ValidationError({"number": str(exc)}) from exc
         return call.id
 
+    async def test_flow(self, flow: str, extension: str) -> str:
+        if self.board.media is None or self.board.media.flows.active(flow) is None:
+            raise ValidationError({"flow": "no active flow has this name; save it first"})
+        try:
+            call = self.board.test_flow(flow, extension.strip())
+        except Unreachable as exc:
+            raise ValidationError({"extension": str(exc)}) from exc
+        return call.id
+
     async def callback(self, callback_id: int, operator: str) -> str:
         rows = self.store.query("SELECT * FROM callbacks WHERE id = ?", (callback_id,))
         if not rows or rows[0]["status"] not in ("waiting", "failed"):

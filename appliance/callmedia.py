@@ -30,6 +30,7 @@ from .ivr.announce import (
 from .ivr.flow import PromptRef
 from .ivr.flowstore import FlowStore
 from .ivr.moh import moh_frames
+from .ivr.notify import VoicemailNotifier
 from .ivr.phrases import language_or_default, text
 from .ivr.prompts import PromptLibrary
 from .ivr.runner import FlowRun
@@ -170,7 +171,9 @@ class CallMedia:
         self.data_dir = Path(data_dir)
         self.prompts = PromptLibrary(board.store, self.data_dir, clock=self.clock)
         self.flows = FlowStore(board.store, self.clock)
-        self.voicemail_box = VoicemailBox(board.store, self.data_dir, clock=self.clock)
+        # e-mail and webhook per the settings the web's notifications page writes
+        self.voicemail_box = VoicemailBox(board.store, self.data_dir, clock=self.clock,
+                                          notify=VoicemailNotifier(board.store.setting))
         self.cache = PromptCache()
         self.writer = RecordingWriter()
         self.sessions: dict[str, CallSession] = {}
@@ -293,12 +296,7 @@ class CallMedia:
         recorder = Recorder(path, self.writer)
         self.recordings[call.id] = recorder
         call.recording = str(path)
-        caller_leg = call.bridge.a
-
-        def tap(leg: Leg, frame: bytes) -> None:
-            (recorder.caller if leg is caller_leg else recorder.operator)(frame)
-
-        call.bridge.taps.append(tap)
+        call.bridge.recorder = recorder
 
     def call_gone(self, call: Call) -> None:
         session = self.sessions.pop(call.id, None)

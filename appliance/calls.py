@@ -9,42 +9,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.base import Cause, Leg
+
+from .media.bridge import Bridge
 
 CallState = str  # "new", "flow", "queued", "ringing", "connected", "ended"
 
 
 def new_call_id() -> str:
     return uuid.uuid4().hex
-
-
-class Bridge:
-    """Two legs whose audio goes to each other, with taps (recorder, DTMF detector,
-    a supervisor listening) that see every frame with the leg it came from."""
-
-    def __init__(self, a: Leg, b: Leg) -> None:
-        self.a = a
-        self.b = b
-        self.taps: list[Callable[[Leg, bytes], None]] = []
-        self.frames = {a.id: 0, b.id: 0}
-
-    def other(self, leg: Leg) -> Leg:
-        return self.b if leg is self.a else self.a
-
-    def has(self, leg: Leg) -> bool:
-        return leg is self.a or leg is self.b
-
-    def forward(self, leg: Leg, frame: bytes) -> None:
-        self.frames[leg.id] = self.frames.get(leg.id, 0) + 1
-        target = self.other(leg)
-        if not target.ended:
-            target.send_frame(frame)
-        for tap in self.taps:
-            tap(leg, frame)
 
 
 @dataclass

@@ -4,6 +4,8 @@
 * ``RingListener`` — an operator's phone rung by the ACD for a call.
 * ``PeerListener`` — the second leg of a plain two-party call (internal, outbound,
   the customer's leg of a callback).
+* ``FlowTestListener`` — a phone rung by "test this flow": once it answers it is the
+  caller of that flow.
 
 They only translate leg events into switchboard methods; the decisions live there.
 """
@@ -78,3 +80,11 @@ class ClickToCallListener(_CallListener):
 
     def leg_hangup(self, leg: Leg, cause: Cause, remote: bool) -> None:
         self.board.peer_gone(self.call, leg, cause, remote)
+
+
+class FlowTestListener(CallerListener):
+    """The installer's phone rung by "test this flow": it is the call's caller from the
+    start (keys go to the flow, hanging up ends the call); answering starts the flow."""
+
+    def leg_answered(self, leg: Leg) -> None:
+        self.board.defer(self.board.flow_test_answered, self.call, leg)

@@ -29,7 +29,13 @@ from .clock import Clock
 from .dialplan import DEFAULT_PAUSE_REASONS, parse_feature, parse_rules, route_outside
 from .directory import Directory
 from .events import EventBus
-from .legs import CallerListener, ClickToCallListener, PeerListener, RingListener
+from .legs import (
+    CallerListener,
+    ClickToCallListener,
+    FlowTestListener,
+    PeerListener,
+    RingListener,
+)
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -573,6 +579,36 @@ class Switchboard:
         self.calls[call.id] = call
         self.recorder.save_call(call)
         return call
+
+    def test_flow(self, flow: str, extension: str) -> Call:
+        """"Test this flow": ring the phone at ``extension``; when it answers, the phone is
+        the caller of flow ``flow`` (it hears the prompts, its keys choose, a queue node
+        really queues it).  The call is recorded with direction ``test`` so that reports of
+        real traffic can leave it out.  Raises :class:`Unreachable` when no phone is
+        registered there."""
+        channel = self.phones_channel(extension)
+        if channel is None or self.flow_starter is None:
+            raise Unreachable(f"no phone is registered at {extension}", Cause.SUBSCRIBER_ABSENT)
+        caller = CallerId(extension, f"flow test: {flow}")
+        call = Call(new_call_id(), "test", channel.name, extension, caller.name, flow,
+                    self.clock.time())
+        call.data["flow_test"] = flow
+        leg = channel.originate(extension, caller, FlowTestListener(self, call))
+        leg.call_id = call.id
+        call.caller_leg = leg
+        call.state = "test-ringing"
+        self.calls[call.id] = call
+        self.recorder.save_call(call)
+        self.bus.publish("call.incoming", call_id=call.id, line=call.line,
+                         caller_number=extension, caller_name=caller.name, direction="test")
+        return call
+
+    def flow_test_answered(self, call: Call, leg: Leg) -> None:
+        if call.ended or leg is not call.caller_leg or self.flow_starter is None:
+            return
+        call.state = "flow"
+        if not self.flow_starter(call, call.data["flow_test"]):
+            self.hangup(leg, Cause.NO_ROUTE_DESTINATION)
 
     def click_operator_answered(self, call: Call, leg: Leg) -> None:
         if call.ended or leg is not call.operator_leg:

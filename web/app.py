@@ -24,7 +24,20 @@ import tornado.web
 from . import i18n
 from .accounts import Accounts, LoginThrottle
 from .box import Box, check_box
-from .handlers import admin, api, auth, calls, config, flows, live, provision, reports, voicemail
+from .handlers import (
+    admin,
+    api,
+    auth,
+    calls,
+    config,
+    contacts,
+    flows,
+    live,
+    notifications,
+    provision,
+    reports,
+    voicemail,
+)
 from .handlers.base import BaseHandler
 from .hub import LiveHub
 from .views import Views
@@ -87,6 +100,9 @@ def routes() -> list[tornado.web.URLSpec]:
         u(r"/admin/queues", config.QueuesHandler, name="queues"),
         u(r"/admin/flows", flows.FlowsHandler, name="flows"),
         u(r"/admin/voicemail", voicemail.VoicemailHandler, name="voicemail"),
+        u(r"/admin/notifications", notifications.NotificationsHandler, name="notifications"),
+        u(r"/contacts", contacts.ContactsHandler, name="contacts"),
+        u(r"/contacts/export\.csv", contacts.ContactsExportHandler, name="contacts_export"),
         u(r"/admin/voicemail/([0-9]{1,12})\.wav", voicemail.VoicemailAudioHandler,
           name="voicemail_audio"),
         u(r"/live", live.LiveSocket, name="live"),

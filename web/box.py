@@ -104,6 +104,13 @@ class Box(Protocol):
         Returns the new call id."""
         ...
 
+    async def test_flow(self, flow: str, extension: str) -> str:
+        """Ring the phone at ``extension``; when it answers, play the active version of call
+        flow ``flow`` to it as if it were a caller (menus take its keys, a queue node queues
+        it).  Returns the new call id.  Raises ValidationError ``{"flow": ...}`` when no
+        active flow has that name, ``{"extension": ...}`` when no phone is registered there."""
+        ...
+
     async def callback(self, callback_id: int, operator: str) -> str:
         """``operator`` takes waiting callback ``callback_id``: ring them, then dial.
         Returns the new call id."""

@@ -47,6 +47,7 @@ def code_strings() -> set[str]:
     found: set[str] = set()
     sources = list((HERE / "handlers").glob("*.py")) + [
         HERE / "forms.py", HERE / "accounts.py", ROOT / "appliance" / "admin.py",
+        ROOT / "appliance" / "contacts.py", ROOT / "appliance" / "ivr" / "notify.py",
         ROOT / "appliance" / "acd" / "config.py"]
     for path in sources:
         text = path.read_text()

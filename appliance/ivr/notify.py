@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -52,6 +53,70 @@ ENTERED = {"en": "Entered", "ru": "Введено"}
 WITHHELD = {"en": "withheld", "ru": "скрыт"}
 
 
+SECURITY = ("starttls", "ssl", "none")
+ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
+HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\]")
+
+
+def check_email_settings(form: dict[str, str], saved: dict[str, Any]
+                         ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The ``voicemail.email`` setting from the web form, and a message per bad field.
+    An empty password keeps the saved one (the page never shows it)."""
+    errors: dict[str, str] = {}
+    enabled = form.get("enabled") in ("1", "on", "true")
+    host = form.get("host", "").strip()
+    port = form.get("port", "").strip() or "587"
+    security = form.get("security", "starttls")
+    sender = form.get("sender", "").strip()
+    to = [a for a in re.split(r"[\s,;]+", form.get("to", "")) if a]
+    if host and not HOST.fullmatch(host):
+        errors["host"] = "a host name or address, e.g. smtp.example.com"
+    elif enabled and not host:
+        errors["host"] = "required"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        errors["port"] = "a port number from 1 to 65535"
+    if security not in SECURITY:
+        errors["security"] = "choose one of the offered values"
+    if sender and not ADDRESS.fullmatch(sender):
+        errors["sender"] = "an e-mail address, e.g. callbox@example.com"
+    elif enabled and not sender:
+        errors["sender"] = "required"
+    if any(not ADDRESS.fullmatch(a) for a in to):
+        errors["to"] = "e-mail addresses separated by commas"
+    elif enabled and not to:
+        errors["to"] = "required"
+    if len(to) > 20:
+        errors["to"] = "at most 20 addresses"
+    config = {"enabled": enabled, "host": host, "port": int(port) if port.isdigit() else 587,
+              "security": security, "username": form.get("username", "").strip(),
+              "password": form.get("password") or saved.get("password", ""),
+              "sender": sender, "to": to, "attach": form.get("attach") in ("1", "on", "true"),
+              "language": language_or_default(form.get("language"))}
+    return config, errors
+
+
+def check_webhook_settings(form: dict[str, str], saved: dict[str, Any]
+                           ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The ``voicemail.webhook`` setting from the web form; an empty secret keeps the
+    saved one."""
+    errors: dict[str, str] = {}
+    enabled = form.get("enabled") in ("1", "on", "true")
+    url = form.get("url", "").strip()
+    if url and (not url.startswith(("http://", "https://")) or len(url) > 2000
+                or any(c.isspace() for c in url)):
+        errors["url"] = "an address starting with http:// or https://"
+    elif enabled and not url:
+        errors["url"] = "required"
+    secret = form.get("secret") or saved.get("secret", "")
+    return {"enabled": enabled, "url": url, "secret": secret}, errors
+
+
+def sample_message(now: float) -> VoicemailMessage:
+    """What "send a test" sends: a message with no recording, from no one."""
+    return VoicemailMessage(call_id="test", line="test", queue="test", caller_number="",
+                            path="", duration=0.0, digits={}, created_at=now, id=0)
+
+
 def build_email(config: dict[str, Any], message: VoicemailMessage) -> EmailMessage:
     language = language_or_default(config.get("language"))
     digits = (message.digits or {}).get("digits") or {}
@@ -67,8 +132,9 @@ def build_email(config: dict[str, Any], message: VoicemailMessage) -> EmailMessa
     mail["From"] = config["sender"]
     mail["To"] = ", ".join(config["to"])
     mail.set_content(BODY[language].format(**fields))
-    path = Path(message.path)
-    if config.get("attach", True) and path.is_file() and path.stat().st_size <= MAX_ATTACHMENT:
+    path = Path(message.path) if message.path else None
+    if config.get("attach", True) and path is not None and path.is_file() \
+            and path.stat().st_size <= MAX_ATTACHMENT:
         mail.add_attachment(path.read_bytes(), maintype="audio", subtype="wav",
                             filename=f"voicemail-{message.id}.wav")
     return mail

@@ -2,9 +2,8 @@
 
 :class:`Bridge` is event-driven: a frame from one leg goes straight to the other leg's
 ``send_frame`` (each driver paces its own line), with taps for the recorder and an
-in-band DTMF detector.  It sits between a leg and the core's listener: the core gives
-each leg ``bridge.listener_for(leg, core_listener)``, which passes signalling events
-through and keeps audio for the bridge.
+in-band DTMF detector.  It is the switchboard's one bridge (``Call.bridge``): the core's
+leg listeners hand each frame of a bridged leg to :meth:`Bridge.forward`.
 
 :class:`Mixer` is clocked: supervisor listen/whisper/barge needs sums of frames that
 arrive from three legs at their own pace, so every 20 ms it takes one frame from each
@@ -62,7 +61,9 @@ class AudioListener(LegListener):
 
 
 class Bridge:
-    """Two legs talking: ``caller`` (the line side) and ``operator``."""
+    """Two legs talking: ``caller`` (the line side, or the transferred party) and
+    ``operator`` (the phone that answered).  Taps (recorder, DTMF detector, a supervisor
+    listening) see every frame with the leg it came from."""
 
     def __init__(
         self,
@@ -79,15 +80,18 @@ class Bridge:
         self._detectors: dict[str, tuple[DtmfDetector, Callable[[Leg, str], None]]] = {}
         self.active = True
 
-    def listener_for(self, leg: Leg, inner: LegListener) -> LegListener:
-        """A listener to set on ``leg`` while it is bridged."""
-        return AudioListener(inner, self.frame_from)
+    def has(self, leg: Leg) -> bool:
+        return leg is self.caller or leg is self.operator
+
+    def other(self, leg: Leg) -> Leg:
+        return self.operator if leg is self.caller else self.caller
 
     def detect_dtmf(self, leg: Leg, on_digit: Callable[[Leg, str], None]) -> None:
         """Listen for in-band DTMF from ``leg`` (lines with no out-of-band digits)."""
         self._detectors[leg.id] = (DtmfDetector(), on_digit)
 
-    def frame_from(self, leg: Leg, frame: bytes) -> None:
+    def forward(self, leg: Leg, frame: bytes) -> None:
+        """A frame from one of the legs: to the recorder and taps, then to the other leg."""
         if not self.active:
             return
         if leg is self.caller:
@@ -111,7 +115,7 @@ class Bridge:
             other.send_frame(frame)
 
     def unbridge(self) -> None:
-        """Stop passing audio (the legs' listeners are the core's to restore)."""
+        """Stop passing audio (a transfer or hold takes the legs elsewhere)."""
         self.active = False
 
 

@@ -130,3 +130,85 @@ def test_waiting_caller_hears_music_and_position_and_can_take_a_callback(site):
 
     call_id = run(scenario())
     assert site.queue_events(call_id)[:2] == ["ENTERQUEUE", "CALLBACK"]
+
+
+def test_test_this_flow_rings_the_phone_and_plays_the_flow_to_it(site):
+    """The installer's "test this flow": their phone rings, and once answered it is the
+    flow's caller: it hears the menu, its key chooses, the queue really rings Anna."""
+    async def scenario():
+        await with_flow(site)
+        site.phones.register("105")  # the installer's own phone, not an operator's
+        call = site.board.test_flow("main", "105")
+        await site.settle()
+        tester = site.phones.ringing("105")[0]
+        assert tester.frames_received == 0  # nothing is played before the phone answers
+        tester.far_end_answer()
+        await site.until(lambda: tester.frames_received > 25)  # the menu is being spoken
+        tester.far_end_dtmf("1")
+        await site.until(lambda: site.phones.ringing("101"))
+        tester.far_end_hangup()
+        await site.settle()
+        return call.id
+
+    call_id = run(scenario())
+    row = site.call_row(call_id)
+    assert row["direction"] == "test" and row["caller_number"] == "105"
+    assert json.loads(row["data"])["flow_name"] == "main"
+    assert site.queue_events(call_id)[:2] == ["ENTERQUEUE", "ABANDON"]
+
+
+def test_test_this_flow_refuses_a_phone_that_is_not_registered(site):
+    from drivers.base import Unreachable
+
+    async def scenario():
+        await with_flow(site)
+        with pytest.raises(Unreachable):
+            site.board.test_flow("main", "199")
+        return [c for c in site.board.calls.values() if c.direction == "test"]
+
+    assert run(scenario()) == []
+
+
+def test_a_new_voicemail_is_posted_to_the_webhook_set_in_the_web(site):
+    """The daemon's media wires the notifier: the settings page's webhook gets each
+    message (the e-mail path shares the code and is tested with a real SMTP exchange in
+    tests/web/test_web_notifications.py)."""
+    import http.server
+    import threading
+
+    posts: list[bytes] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            posts.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    async def scenario():
+        await with_flow(site)
+        await site.admin.set_setting("voicemail.webhook", {
+            "enabled": True, "url": f"http://127.0.0.1:{server.server_address[1]}/"})
+        leg = site.line.place_call("+79164445566")
+        await site.until(lambda: leg.frames_received > 25)
+        leg.far_end_dtmf("2")
+        session = site.media.sessions[leg.call_id]
+        await site.until(lambda: session.message is not None)
+        await site.advance(2)
+        leg.far_end_dtmf("#")
+        await site.until(lambda: posts, timeout=30)
+        return leg.call_id
+
+    try:
+        call_id = run(scenario())
+    finally:
+        server.shutdown()
+        server.server_close()
+    body = json.loads(posts[0])
+    assert body["event"] == "voicemail" and body["call_id"] == call_id
+    assert body["caller_number"] == "+79164445566"

@@ -58,24 +58,24 @@ B = synthesize((1000.0,), 20, -10.0)
 S = synthesize((1500.0,), 20, -10.0)
 
 
-def test_frames_cross_and_signalling_passes_through():
-    core = CoreListener()
+def test_frames_cross_taps_see_them_and_an_ended_leg_gets_nothing():
     caller, operator = PipeLeg("gsm"), PipeLeg("sip")
-    bridge = Bridge(caller, operator)
-    caller.listener = bridge.listener_for(caller, core)
-    operator.listener = bridge.listener_for(operator, core)
+    seen: list[tuple[str, bytes]] = []
+    bridge = Bridge(caller, operator, taps=[lambda leg, frame: seen.append((leg.id, frame))])
+    assert bridge.has(caller) and bridge.has(operator) and not bridge.has(PipeLeg("x"))
+    assert bridge.other(caller) is operator and bridge.other(operator) is caller
     for _ in range(3):
-        caller._emit_frame(A)
-        operator._emit_frame(B)
+        bridge.forward(caller, A)
+        bridge.forward(operator, B)
     assert operator.sent == [A] * 3 and caller.sent == [B] * 3
-    operator._emit_dtmf("5")
+    assert seen[:2] == [(caller.id, A), (operator.id, B)] and len(seen) == 6
     caller._emit_hangup(Cause.NORMAL_CLEARING, remote=True)
-    assert core.events == [("dtmf", operator.id, "5"), ("hangup", caller.id, Cause.NORMAL_CLEARING)]
-    operator._emit_frame(B)  # the caller is gone: nothing is sent to an ended leg
+    bridge.forward(operator, B)  # the caller is gone: nothing is sent to an ended leg
     assert caller.sent == [B] * 3
+    bridge.forward(PipeLeg("stranger"), S)  # a leg not in the bridge moves nothing
     bridge.unbridge()
     assert bridge.frames == {caller.id: 3, operator.id: 4}
-    caller._emit_frame(A)  # unbridged: nothing moves
+    bridge.forward(caller, A)  # unbridged: nothing moves
     assert operator.sent == [A] * 3
 
 
@@ -85,7 +85,7 @@ def test_in_band_dtmf_tap_reports_digits_once():
     digits: list[str] = []
     bridge.detect_dtmf(caller, lambda leg, d: digits.append(d))
     for frame in iter(DtmfGenerator("42#").read_frame, None):
-        bridge.frame_from(caller, frame)
+        bridge.forward(caller, frame)
     assert "".join(digits) == "42#"
     assert len(operator.sent) == 30  # the audio still went through
 
@@ -98,8 +98,8 @@ async def test_recorder_tap_records_both_sides(tmp_path):
         rec = Recorder(tmp_path / "call.wav", writer)
         bridge = Bridge(caller, operator, recorder=rec)
         for _ in range(50):
-            bridge.frame_from(caller, A)
-            bridge.frame_from(operator, B)
+            bridge.forward(caller, A)
+            bridge.forward(operator, B)
         path = await asyncio.wrap_future(rec.close())
         with wave.open(str(path)) as wav:
             assert wav.getnchannels() == 2 and wav.getnframes() == 50 * 160

@@ -29,6 +29,7 @@ class FakeBox:
         self.bans: list[dict[str, Any]] = []
         self.dialled: list[tuple[str, str]] = []
         self.taken_callbacks: list[tuple[int, str]] = []
+        self.flow_tests: list[tuple[str, str]] = []
         self.bus.subscribe(self._follow)
 
     def close(self) -> None:
@@ -103,6 +104,14 @@ class FakeBox:
     async def click_to_call(self, operator: str, number: str) -> str:
         self.dialled.append((operator, number))
         return "c2c-" + uuid.uuid4().hex[:8]
+
+    async def test_flow(self, flow: str, extension: str) -> str:
+        if not self.store.query("SELECT 1 FROM flows WHERE name = ? AND active = 1", (flow,)):
+            raise ValidationError({"flow": "no active flow has this name"})
+        if not self.registrations.get(extension, {}).get("registered"):
+            raise ValidationError({"extension": "no phone is registered at this extension"})
+        self.flow_tests.append((flow, extension))
+        return "test-" + uuid.uuid4().hex[:8]
 
     async def callback(self, callback_id: int, operator: str) -> str:
         rows = self.store.query("SELECT * FROM callbacks WHERE id = ? AND status = 'waiting'",

@@ -3,6 +3,7 @@ nothing half-saved."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 
 from tornado.escape import xhtml_escape
@@ -274,6 +275,21 @@ class MoreAdmin(WebCase):
             "loopback", "queue:sales", 0)  # the box was unticked
         assert self.post("/admin/lines", {"action": "delete", "name": "gsm1"}).code == 302
         assert self.box.admin.lines() == []
+
+    def test_line_destination_offers_queues_active_flows_and_extensions(self):
+        from appliance.ivr.flowstore import FlowStore
+
+        self.run_async(self.box.admin.save_queue(QueueConfig(name="sales"), create=True))
+        self.run_async(self.box.admin.add_phone("101"))
+        graph = {"start": "q", "language": "en", "operator": "q",
+                 "nodes": {"q": {"type": "queue", "queue": "sales"}}}
+        self.run_async(FlowStore(self.box.store).save("menu", graph, queues=["sales"]))
+        self.run_async(FlowStore(self.box.store).save("draft", graph, activate=False,
+                                                      queues=["sales"]))
+        page = self.text(self.get("/admin/lines"))
+        offered = re.findall(r'<datalist id="destinations">(.*?)</datalist>', page, re.S)[0]
+        values = re.findall(r'<option value="([^"]*)">', offered)
+        assert values == ["queue:sales", "flow:menu", "extension:101", "hangup"]
 
     def test_reset_a_users_password(self):
         self.make_user("sam", "supervisor")

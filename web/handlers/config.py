@@ -28,7 +28,16 @@ class LinesHandler(BaseHandler):
 
         status = {s["name"]: s for s in self.box.lines_status()}
         self.render("admin/lines.html", lines=self.box.admin.lines(), status=status,
-                    kinds=available_kinds(), values=values, errors=errors)
+                    kinds=available_kinds(), values=values, errors=errors,
+                    destinations=self.destinations())
+
+    def destinations(self) -> list[str]:
+        """What the destination field offers: every queue, active flow and extension."""
+        admin = self.box.admin
+        flows = self.box.store.query("SELECT name FROM flows WHERE active = 1 ORDER BY name")
+        return ([f"queue:{q.name}" for q in admin.queues()]
+                + [f"flow:{f['name']}" for f in flows]
+                + [f"extension:{p['extension']}" for p in admin.phones()] + ["hangup"])
 
     async def post(self) -> None:
         action = self.get_body_argument("action", "")
