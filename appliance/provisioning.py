@@ -101,11 +101,14 @@ def _ata(phones: list, mac: str, server: str, port: int):
 
     model = ata_model(phones[0]["model"])
     assert model is not None  # the caller checked
-    # admin validation keeps one model per MAC; a row that disagrees (typed into the
-    # database by hand) is left out rather than written into another model's file
+    # admin validation keeps one model per MAC and ports within the model; a row that
+    # disagrees (typed into the database by hand) is left out, the others still served
     accounts = {int(p["port"]): Account(extension=p["extension"], password=p["password"],
                                         server=server, port=port,
                                         name=p["name"] or p["extension"])
-                for p in phones if ata_model(p["model"]) == model}
+                for p in phones
+                if ata_model(p["model"]) == model and 1 <= int(p["port"]) <= model.ports}
+    if not accounts:
+        raise ValueError(f"no valid port for {model.name} on {mac}")
     _filename, body = render(model.key, mac, accounts)
     return "application/xml", body

@@ -162,3 +162,37 @@ def test_cli_adds_a_phone_on_an_ata_port_and_refuses_a_missing_one(tmp_path):
     listing = callbox("phone", "list", data=tmp_path).stdout.splitlines()
     assert [row.split()[0] for row in listing] == ["201", "202"]
     assert listing[1].rstrip().endswith("HT802 port 2")
+
+
+def test_ata_file_carries_every_port_and_leaves_out_rows_that_do_not_fit(tmp_path):
+    """What the box serves for an ATA's MAC: one file with each port's account; a row
+    typed into the database by hand with a port or model the ATA does not have is left
+    out, and the ports that are right are still served."""
+    from types import SimpleNamespace
+    from xml.etree import ElementTree
+
+    from appliance.provisioning import render_for_mac
+
+    store = open_store(tmp_path)
+    try:
+        admin = Admin(store)
+        asyncio.run(admin.add_phone("201", name="Hall", mac=HT802, model="HT802"))
+        asyncio.run(admin.add_phone("202", name="Kitchen", mac=HT802, model="HT802", port=2))
+        store.writer.execute("INSERT INTO phones(extension, password, mac, port, model, "
+                             "created_at) VALUES ('203', 'x', '000b82123456', 3, 'HT802', 1)")
+        store.writer.flush()
+        box = SimpleNamespace(
+            store=store, board=SimpleNamespace(channels={}),
+            daemon=SimpleNamespace(config=SimpleNamespace(sip_address=("192.0.2.5", 5070))))
+        content_type, body = render_for_mac(box, "000B82123456", "Grandstream HT802",
+                                            "cfg000b82123456.xml")
+        assert content_type == "application/xml"
+        config = {c.tag: c.text for c in ElementTree.fromstring(body).find("config")}
+        assert (config["P35"], config["P34"], config["P47"]) == (
+            "201", admin.phone("201")["password"], "192.0.2.5:5070")
+        assert (config["P735"], config["P734"], config["P703"]) == (
+            "202", admin.phone("202")["password"], "Kitchen")
+        assert "203" not in body.decode()
+        assert render_for_mac(box, "001565000000", "", "cfg001565000000.xml") is None
+    finally:
+        store.close()
