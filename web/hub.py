@@ -32,6 +32,7 @@ STALE = {
     "operator.state": ("wallboard", "panel"),
     "config.changed": ("wallboard", "panel"),
     "line.state": ("hardware",),
+    "hardware.changed": ("hardware",),  # a modem plugged in or out, not yet a line
     "phone.registration": ("phones",),
 }
 

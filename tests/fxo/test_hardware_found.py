@@ -131,3 +131,33 @@ def test_renumbered_voice_modem_comes_back_in_the_daemon(tmp_path, monkeypatch):
                 keep.close()
 
     asyncio.run(scenario())
+
+
+def test_daemon_says_when_found_hardware_changes(tmp_path, monkeypatch):
+    """Hotplug's change callback: hardware.changed only when the found list differs."""
+    listed: list = []
+    monkeypatch.setattr(locate, "found_modems", lambda: [dict(row) for row in listed])
+
+    async def scenario() -> None:
+        daemon = Daemon(Config(data_dir=tmp_path, web_listen="127.0.0.1:0",
+                               sip_listen="127.0.0.1:0"))
+        await daemon.start()
+        events: list = []
+        daemon.bus.subscribe(events.append, "hardware.changed")
+        try:
+            daemon.board.locator = None
+            daemon._hardware_changed([])  # what was there at start
+            baseline = len(events)
+            daemon._hardware_changed([])
+            assert len(events) == baseline  # nothing new: no redraw
+            listed.append({"kind": "fxo", "port": "/dev/ttyACM0", "model": "usr5637",
+                           "model_name": "USRobotics USR5637"})
+            daemon._hardware_changed([])
+            assert len(events) == baseline + 1 and events[-1].data["found"] == 1
+            listed.clear()
+            daemon._hardware_changed([])
+            assert len(events) == baseline + 2
+        finally:
+            await daemon.shutdown()
+
+    asyncio.run(scenario())
