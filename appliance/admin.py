@@ -174,7 +174,7 @@ class Admin:
         ports = ata_ports(model)
         port_no = 0
         text = str(port).strip() if port not in (None, "") else "1"
-        if not text.isdigit():
+        if not re.fullmatch(r"[0-9]{1,4}", text):  # ASCII digits ("²" is a digit too)
             errors["port"] = "a port is a whole number from 1"
         elif ports is None and int(text) != 1:
             errors["port"] = "a desk phone has port 1 only"

@@ -177,8 +177,9 @@ def analog_handsets(phones: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for phone in phones:
         model = ata_model(phone.get("model"))
         row = dict(phone, free_port=False, device=None, ports=1)
-        if model is not None and phone.get("mac"):
+        if model is not None:
             row.update(device=f"{model.vendor} {model.name}", ports=model.ports)
+        if model is not None and phone.get("mac"):  # without its MAC no other port is known
             taken.setdefault(phone["mac"], set()).add(int(phone.get("port") or 1))
             last_row[phone["mac"]] = len(rows)
         rows.append(row)

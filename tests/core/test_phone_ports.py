@@ -109,6 +109,10 @@ def test_each_port_of_a_two_port_ata_is_its_own_phone(admin):
      "a port is a whole number from 1"),
     ({"mac": HT802, "model": "HT802", "port": "-1"}, "port",
      "a port is a whole number from 1"),
+    ({"mac": HT802, "model": "HT802", "port": "\u00b2"}, "port",
+     "a port is a whole number from 1"),
+    ({"mac": HT802, "model": "HT802", "port": "1" * 40}, "port",
+     "a port is a whole number from 1"),
     ({"model": "HT802", "port": 2}, "mac", "an ATA port needs the ATA's MAC address"),
 ])
 def test_a_port_the_device_does_not_have_is_refused(admin, kwargs, field, message):

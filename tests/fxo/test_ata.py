@@ -128,6 +128,7 @@ def test_each_ata_port_is_its_own_row_and_free_ports_are_shown() -> None:
         phone("202", "0018f8abcdef", 1, "SPA112"),
         phone("203", "0018f8abcdef", 2, "SPA112"),
         phone("204", "c074ad000001", 1, "HT801"),
+        phone("205", None, 1, "SPA112"),  # typed in by hand, no MAC: no free ports known
     ])
     assert [(r.get("extension"), r["mac"], r["port"], r["free_port"], r["device"])
             for r in rows] == [
@@ -137,4 +138,5 @@ def test_each_ata_port_is_its_own_row_and_free_ports_are_shown() -> None:
         ("202", "0018f8abcdef", 1, False, "Cisco SPA112"),
         ("203", "0018f8abcdef", 2, False, "Cisco SPA112"),
         ("204", "c074ad000001", 1, False, "Grandstream HT801"),
+        ("205", None, 1, False, "Cisco SPA112"),
     ]
