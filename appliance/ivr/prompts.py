@@ -124,6 +124,13 @@ async def _run(*argv: str, stdin: bytes = b"") -> None:
         proc.kill()
         await proc.wait()
         raise PromptError(f"{Path(argv[0]).name} took longer than {TTS_TIMEOUT:.0f} s") from None
+    except asyncio.CancelledError:
+        # the daemon is stopping (or the caller left) mid-synthesis: no orphan espeak-ng,
+        # and the process is reaped while the loop still runs
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
     if proc.returncode != 0:
         message = err.decode(errors="replace").strip()[:200]
         raise PromptError(f"{Path(argv[0]).name} failed: {message or proc.returncode}")
