@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ from .ivr.announce import (
 )
 from .ivr.flow import PromptRef
 from .ivr.flowstore import FlowStore
-from .ivr.moh import moh_frames
+from .ivr.moh import MOH_SETTING, moh_frames
 from .ivr.notify import VoicemailNotifier
 from .ivr.phrases import language_or_default, text
 from .ivr.prompts import PromptLibrary
@@ -175,6 +176,8 @@ class CallMedia:
         self.voicemail_box = VoicemailBox(board.store, self.data_dir, clock=self.clock,
                                           notify=VoicemailNotifier(board.store.setting))
         self.cache = PromptCache()
+        self._moh_loaded: tuple[tuple[str, int], bytes] | None = None
+        self._moh_loading: tuple[str, int] | None = None
         self.writer = RecordingWriter()
         self.sessions: dict[str, CallSession] = {}
         self.recordings: dict[str, Recorder] = {}
@@ -212,13 +215,34 @@ class CallMedia:
         return await asyncio.to_thread(self.cache.get_pcm, path)
 
     def moh_source(self):
-        custom = self.board.directory.setting("moh_file")
-        if custom and Path(custom).exists():
-            try:
-                return PcmSource(self.cache.get_pcm(custom), loop=True)
-            except Exception:  # a broken upload must not silence the queue
-                log.exception("music on hold %s unreadable; using the built-in", custom)
+        custom = self.board.directory.setting(MOH_SETTING)  # set by the prompts page
+        pcm = self._custom_moh(str(custom)) if custom else None
+        if pcm is not None:
+            return PcmSource(pcm, loop=True)
         return _Frames(moh_frames())
+
+    def _custom_moh(self, path: str) -> bytes | None:
+        """The uploaded music if it is in memory already.  Otherwise it is read on a thread
+        (up to ten minutes of audio: read on the loop it would stall every call) and this
+        caller hears the built-in melody until music starts again."""
+        try:
+            key = (path, os.stat(path).st_mtime_ns)
+        except OSError:
+            return None  # gone: the built-in
+        if self._moh_loaded is not None and self._moh_loaded[0] == key:
+            return self._moh_loaded[1]
+        if self._moh_loading != key:  # once per file version, failed or not
+            self._moh_loading = key
+            self.board.spawn(self._load_moh(key), "load music on hold")
+        return None
+
+    async def _load_moh(self, key: tuple[str, int]) -> None:
+        try:
+            pcm = await asyncio.to_thread(self.cache.get_pcm, key[0])
+        except Exception:  # a broken upload must not silence the queue
+            log.exception("music on hold %s unreadable; using the built-in", key[0])
+            return
+        self._moh_loaded = (key, pcm)
 
     # -- flows ------------------------------------------------------------------------------
     def start_flow(self, call: Call, name: str) -> bool:

@@ -28,6 +28,34 @@ QUEUES = [
 ]
 
 
+# Known customers: the screen pop greets them by name; Vector's director is a VIP.
+CONTACTS = [
+    {"number": "+79161110001", "name": "Irina Petrova", "company": "Romashka",
+     "note": "contract 2024-117, prefers e-mail", "priority": "0"},
+    {"number": "+79031110002", "name": "Oleg Smirnov", "company": "Vector",
+     "note": "director; put through at once", "priority": "5"},
+    {"number": "+74951110003", "name": "Marina Volkova", "company": "Zarya",
+     "note": "invoice questions", "priority": "0"},
+    {"number": "+78121110004", "name": "Pavel Orlov", "company": "",
+     "note": "private customer", "priority": "0"},
+]
+
+# The demo line's voice menu: a greeting, then support or sales (0 is the operator).
+FRONT_DESK = {
+    "start": "welcome", "language": "en", "operator": "support_q",
+    "nodes": {
+        "welcome": {"type": "play", "text": "Thank you for calling the callbox demo.",
+                    "next": "menu"},
+        "menu": {"type": "menu", "text": "For support, press 1. For sales, press 2.",
+                 "timeout": 6, "retries": 2,
+                 "choices": {"1": {"label": "Support", "next": "support_q"},
+                             "2": {"label": "Sales", "next": "sales_q"}}},
+        "support_q": {"type": "queue", "queue": "support"},
+        "sales_q": {"type": "queue", "queue": "sales"},
+    },
+}
+
+
 class LoopbackCaller:
     """A traffic-generator handle for a caller on a loopback line."""
 
@@ -94,8 +122,21 @@ class DemoSite:
             await self._gsm_lines(daemon)
         if "fxo" in kinds:
             await self._analog_line(daemon)
+        await self._contacts(daemon)
         await self._logins(daemon, names[0])
         self._print_banner(daemon)
+
+    async def _contacts(self, daemon) -> None:
+        from appliance.contacts import Contacts
+
+        contacts = Contacts(daemon.store, daemon.bus)
+        for contact in CONTACTS:
+            if contacts.get(contact["number"]) is None:
+                await contacts.save(contact)
+
+    def profile(self, rate: float, **extra) -> TrafficProfile:
+        return TrafficProfile(calls_per_minute=rate,
+                              known_numbers=tuple(c["number"] for c in CONTACTS), **extra)
 
     async def _logins(self, daemon, first_operator: str) -> None:
         """A demo admin and the first operator's login, with one random password kept in
@@ -143,11 +184,17 @@ class DemoSite:
         daemon.extras.append(bank)
 
     async def _loopback_line(self, daemon) -> None:
+        from appliance.ivr.flowstore import FlowStore
+
         admin, board = daemon.admin, daemon.board
+        flows = FlowStore(daemon.store)
+        if flows.active("front-desk") is None:
+            await flows.save("front-desk", FRONT_DESK, note="made by the demo",
+                             queues=[q.name for q in admin.queues()])
         name = "demo-line"
         if not any(line["name"] == name for line in admin.lines()):
             await admin.save_line(name, "loopback", {"number": "+74951234567"},
-                                  "queue:support", create=True)
+                                  "flow:front-desk", create=True)
         await board.sync_line(name)
         line = board.channels[name]
 
@@ -157,7 +204,7 @@ class DemoSite:
 
         generator = TrafficGenerator(
             board.clock, lambda number: LoopbackCaller(line.place_call(number)), waiting,
-            TrafficProfile(calls_per_minute=self.args.rate))
+            self.profile(self.args.rate, menu_keys="12"))
         generator.start()
         self.traffic.append(generator)
         daemon.extras.append(generator)
@@ -211,7 +258,7 @@ class DemoSite:
             return call is not None and call.state in ("queued", "ringing")
 
         generator = TrafficGenerator(board.clock, place, waiting,
-                                     TrafficProfile(calls_per_minute=self.args.rate / 4))
+                                     self.profile(self.args.rate / 4))
         generator.start()
         self.traffic.append(generator)
         daemon.extras.insert(0, generator)
@@ -233,7 +280,7 @@ class DemoSite:
             return call is not None and call.state in ("queued", "ringing")
 
         generator = TrafficGenerator(board.clock, place, waiting,
-                                     TrafficProfile(calls_per_minute=self.args.rate / 3))
+                                     self.profile(self.args.rate / 3))
         generator.start()
         self.traffic.append(generator)
         daemon.extras.insert(0, generator)

@@ -1,7 +1,8 @@
 """Callers for the demo: random arrivals, random numbers, some impatient, some asking
-to be called back.  It knows nothing of drivers: ``place_call(number)`` returns a
-handle with ``hangup()`` and ``press(digit)``, and ``waiting(handle)`` says whether
-that caller is still waiting in a queue.
+to be called back, some known customers (the demo's contacts), and on a line with a
+voice menu every caller picks a key.  It knows nothing of drivers: ``place_call(number)``
+returns a handle with ``hangup()`` and ``press(digit)``, and ``waiting(handle)`` says
+whether that caller is still waiting in a queue.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ class TrafficProfile:
     repeat_ratio: float = 0.2  # callers who called before (sticky operator shows)
     repeat_after: float = 300.0  # a caller calls again only after this many seconds
     max_calls: int = 0  # 0 = until stopped
+    known_numbers: tuple[str, ...] = ()  # customers in the contacts list
+    known_ratio: float = 0.25  # of new callers, how many are one of those
+    menu_keys: str = ""  # a voice menu answers this line: each caller presses one of these
+    menu_after: tuple[float, float] = (6.0, 10.0)  # seconds into the call (the menu is spoken)
 
 
 class TrafficGenerator:
@@ -59,6 +64,8 @@ class TrafficGenerator:
         again = [n for when, n in self._known if when <= now]
         if again and self.random.random() < self.profile.repeat_ratio:
             number = self.random.choice(again)
+        elif self.profile.known_numbers and self.random.random() < self.profile.known_ratio:
+            number = self.random.choice(self.profile.known_numbers)
         else:
             number = "+7" + self.random.choice(["916", "903", "495", "812"]) + \
                 "".join(self.random.choice("0123456789") for _ in range(7))
@@ -76,11 +83,17 @@ class TrafficGenerator:
                 self._schedule()
             return
         self.placed += 1
+        menu_time = 0.0
+        if self.profile.menu_keys:
+            menu_time = self.random.uniform(*self.profile.menu_after)
+            self.clock.call_later(menu_time, handle.press,
+                                  self.random.choice(self.profile.menu_keys))
         if self.random.random() < self.profile.callback_ratio:
-            self.clock.call_later(self.random.uniform(8, 20), self._ask_callback, handle)
+            self.clock.call_later(menu_time + self.random.uniform(8, 20), self._ask_callback,
+                                  handle)
         else:
             patience = self.random.expovariate(1 / self.profile.patience_mean)
-            self.clock.call_later(patience, self._impatient, handle)
+            self.clock.call_later(menu_time + patience, self._impatient, handle)
         if not self.profile.max_calls or self.placed < self.profile.max_calls:
             self._schedule()
 

@@ -94,3 +94,13 @@ def ensure_moh_file(data_dir: Path | str) -> Path:
     if not path.exists() or path.stat().st_size != len(data):
         write_atomically(path, data)
     return path
+
+
+#: The setting the media layer reads (``CallMedia.moh_source``): a path to a WAV to play
+#: instead of the melody, or empty for the melody.
+MOH_SETTING = "moh_file"
+
+
+def custom_moh_path(data_dir: Path | str) -> Path:
+    """Where an uploaded music on hold lives (already in the box's format)."""
+    return Path(data_dir) / "prompts" / "moh-custom.wav"

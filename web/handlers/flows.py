@@ -1,9 +1,12 @@
-"""The call flows page: the flows, their versions, and a JSON editor with the validator.
+"""The call flows page: the flows, their versions, and the editor with the validator.
 
-"Check" shows the validator's messages next to each node; "save and activate" stores a
-new version only when the flow has no errors (warnings are allowed); "restore" makes an
-old version the newest, active one.  Bad JSON or a graph not shaped like a flow is
-refused with a message next to the field, and nothing is saved.
+The form's one real field is the graph as JSON; the visual editor (web/static/flow-*.js,
+fed by ``flow_schema.editor_schema``) draws it as cards and writes it back, and without
+a script the page is the JSON form.  "Check" shows the validator's messages next to each
+node (the script asks ``flow_editor.FlowCheckHandler`` instead, without a reload); "save
+and activate" stores a new version only when the flow has no errors (warnings are
+allowed); "restore" makes an old version the newest, active one.  Bad JSON or a graph not
+shaped like a flow is refused with a message next to the field, and nothing is saved.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from appliance.ivr.templates import starter_flow
 from appliance.ivr.validate import Message, validate
 
 from .base import BaseHandler
+from .flow_schema import editor_schema
 
 DEFAULT_HOURS = {d: ["09:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
 
@@ -128,8 +132,13 @@ class FlowsHandler(BaseHandler):
             return errors, None
         return errors, flow
 
+    def registered_phones(self) -> list[str]:
+        status = self.box.phones_status()
+        return sorted((ext for ext, s in status.items() if s.get("registered")),
+                      key=lambda e: (len(e), e))
+
     def _show(self, name: str, text: str, errors: dict[str, str],
-              messages: list[Message] | None) -> None:
+              messages: list[Message] | None, test: dict[str, Any] | None = None) -> None:
         lang = self.locale.code[:2]
         shown = [m.as_dict(lang) for m in messages] if messages is not None else None
         node_ids: list[str] = []
@@ -140,6 +149,12 @@ class FlowsHandler(BaseHandler):
                 node_ids = []
         flows = [{"name": n, "active": self.flows.active(n)} for n in self.flows.names()]
         versions = self.flows.versions(name) if name else []
+        queues = self.queue_names()
+        # what the visual editor's script reads; the textarea stays the form's real field
+        editor = {"schema": editor_schema(self.locale.translate, queues), "queues": queues,
+                  "prompts": sorted(self.prompt_names()), "messages": shown or [],
+                  "name": name, "check_url": self.reverse_url("flow_check")}
         self.render("admin/flows.html", flows=flows, name=name, text=text, errors=errors,
-                    messages=shown, node_ids=node_ids, versions=versions,
+                    messages=shown, node_ids=node_ids, versions=versions, editor=editor,
+                    phones=self.registered_phones(), test=test or {},
                     saved=self.get_query_argument("saved", "") == "1")
