@@ -45,6 +45,12 @@ def normalise_mac(mac: str) -> str:
     return re.sub(r"[^0-9a-f]", "", mac.lower())
 
 
+def _model_key(model: str | None) -> str:
+    from .provisioning import ata_name
+
+    return ata_name(model) or (model or "").strip().lower()
+
+
 def _check_name(value: str, errors: dict[str, str], field: str = "name") -> str:
     value = (value or "").strip()
     if not value:
@@ -85,8 +91,21 @@ class Admin:
     def phones(self) -> list[dict[str, Any]]:
         return self.store.query("SELECT * FROM phones ORDER BY extension")
 
+    def phone_rows(self) -> list[dict[str, Any]]:
+        """The phones as the installer's list shows them: each ATA port its own analog
+        handset row, plus the ports of known ATAs that have no phone yet."""
+        from .provisioning import phone_rows
+
+        return phone_rows(self.phones())
+
+    def phone(self, extension: str) -> dict[str, Any] | None:
+        rows = self.store.query("SELECT * FROM phones WHERE extension = ?", (extension,))
+        return rows[0] if rows else None
+
     async def add_phone(self, extension: str, password: str | None = None, name: str = "",
-                        mac: str = "", model: str = "") -> dict[str, Any]:
+                        mac: str = "", model: str = "", port: int | str = 1) -> dict[str, Any]:
+        """A phone: a desk phone, or one FXS port of an ATA (``port`` 1..the model's
+        ports; every port of one ATA is its own phone with the ATA's MAC)."""
         errors: dict[str, str] = {}
         extension = (extension or "").strip()
         if not EXTENSION_RE.match(extension):
@@ -97,25 +116,89 @@ class Admin:
             password = generate_password()
         elif len(password) < 12:
             errors["password"] = "use at least 12 characters (or leave empty to generate one)"
-        mac_norm = normalise_mac(mac) if mac else ""
-        if mac and not MAC_RE.match(mac_norm):
-            errors["mac"] = "a MAC address has 12 hexadecimal digits"
-        elif mac_norm and self._exists("phones", "mac", mac_norm):
-            errors["mac"] = "another phone has this MAC address"
         if len(name) > NAME_MAX:
             errors["name"] = f"use at most {NAME_MAX} characters"
+        mac_norm, port_no = self._check_device(mac, model, port, None, errors)
         if errors:
             raise ValidationError(errors)
         row = {"extension": extension, "name": name.strip(), "password": password,
-               "mac": mac_norm or None, "model": model.strip(), "created_at": self._time()}
+               "mac": mac_norm or None, "port": port_no, "model": model.strip(),
+               "created_at": self._time()}
         row["id"] = await self.store.writer.awrite(
             lambda c: c.execute(
-                "INSERT INTO phones(extension, name, password, mac, model, created_at) "
-                "VALUES (:extension, :name, :password, :mac, :model, :created_at)", row
+                "INSERT INTO phones(extension, name, password, mac, port, model, created_at) "
+                "VALUES (:extension, :name, :password, :mac, :port, :model, :created_at)", row
             ).lastrowid
         )
         self._changed("phone", extension)
         return row
+
+    async def update_phone(self, extension: str, *, name: str = "", mac: str = "",
+                           model: str = "", port: int | str = 1,
+                           password: str | None = None) -> dict[str, Any]:
+        """Change a phone's name, device (MAC, model, ATA port) and, when given, its SIP
+        password; the extension stays (operators and routes name it)."""
+        errors: dict[str, str] = {}
+        current = self.phone((extension or "").strip())
+        if current is None:
+            raise ValidationError({"extension": "no such phone"})
+        if password and len(password) < 12:
+            errors["password"] = "use at least 12 characters (or leave empty to keep it)"
+        if len(name) > NAME_MAX:
+            errors["name"] = f"use at most {NAME_MAX} characters"
+        mac_norm, port_no = self._check_device(mac, model, port, current["id"], errors)
+        if errors:
+            raise ValidationError(errors)
+        row = {"id": current["id"], "name": name.strip(), "mac": mac_norm or None,
+               "port": port_no, "model": model.strip(),
+               "password": password or current["password"]}
+        await self.store.writer.awrite(
+            lambda c: c.execute(
+                "UPDATE phones SET name = :name, mac = :mac, port = :port, model = :model, "
+                "password = :password WHERE id = :id", row)
+        )
+        self._changed("phone", current["extension"])
+        return {**current, **row}
+
+    def _check_device(self, mac: str, model: str, port: int | str, own_id: int | None,
+                      errors: dict[str, str]) -> tuple[str, int]:
+        """The MAC (normalised) and FXS port, checked against the model and against the
+        other phones on the same MAC: one device has one model, and each of its ports
+        one phone.  A desk phone (any model that is not an ATA) has port 1 only."""
+        from .provisioning import ata_ports
+
+        mac_norm = normalise_mac(mac) if mac else ""
+        if mac and not MAC_RE.match(mac_norm):
+            errors["mac"] = "a MAC address has 12 hexadecimal digits"
+            mac_norm = ""
+        ports = ata_ports(model)
+        port_no = 0
+        text = str(port).strip() if port not in (None, "") else "1"
+        if not re.fullmatch(r"[0-9]{1,4}", text):  # ASCII digits ("²" is a digit too)
+            errors["port"] = "a port is a whole number from 1"
+        elif ports is None and int(text) != 1:
+            errors["port"] = "a desk phone has port 1 only"
+        elif ports is not None and not 1 <= int(text) <= ports:
+            errors["port"] = f"this ATA has ports 1 to {ports}"
+        else:
+            port_no = int(text)
+        if not mac_norm:
+            if ports is not None and port_no > 1:
+                errors["mac"] = "an ATA port needs the ATA's MAC address"
+            return mac_norm, port_no
+        others = [p for p in self.store.query("SELECT * FROM phones WHERE mac = ?", (mac_norm,))
+                  if p["id"] != own_id]
+        if not others:
+            return mac_norm, port_no
+        their_ports = ata_ports(others[0]["model"])
+        if ports is None or their_ports is None:
+            errors["mac"] = "another phone has this MAC address"
+        elif _model_key(others[0]["model"]) != _model_key(model):
+            errors["model"] = f"this MAC address is already set up as {others[0]['model']}"
+        elif port_no and (same := [p for p in others if p["port"] == port_no]):
+            errors["port"] = ("this port of the ATA already has a phone: extension "
+                              f"{same[0]['extension']}")
+        return mac_norm, port_no
 
     async def delete_phone(self, extension: str) -> None:
         if not self._exists("phones", "extension", extension):
@@ -250,6 +333,12 @@ class Admin:
         for row in rows:
             row["settings"] = json.loads(row["settings"])
         return rows
+
+    def free_line_name(self, kind: str) -> str:
+        """A name for a new line of ``kind``: the kind and the first free number (fxo1)."""
+        existing = {line["name"] for line in self.lines()}
+        stem = re.sub(r"[^a-z0-9_-]", "", (kind or "").lower()) or "line"
+        return next(f"{stem}{n}" for n in range(1, 10000) if f"{stem}{n}" not in existing)
 
     def check_destination(self, destination: str) -> str | None:
         """A message when ``destination`` (queue:NAME, flow:NAME, extension:EXT, hangup)

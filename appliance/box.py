@@ -132,7 +132,11 @@ class Box:
             status = channel.status()
             rows.append({
                 "name": name, "kind": channel.kind,
-                "model": status.get("model", ""), "imei": status.get("imei", ""),
+                # an analog line reports its model's key and its name; people read names
+                "model": status.get("model_name") or status.get("model", ""),
+                "imei": status.get("imei", ""),
+                "port": status.get("port", ""),
+                "caller_id": status.get("caller_id"), "duplex": status.get("duplex", ""),
                 "operator": status.get("operator", ""),
                 "signal_bars": status.get("signal_bars"),
                 "sim": status.get("sim", ""), "registration": status.get("registration", ""),
@@ -154,7 +158,8 @@ class Box:
             if settings.get("at") in used or modem.at in used:
                 continue
             found.append({"name": "", "kind": "gsm", "model": modem.model.name,
-                          "state": "found", "settings": settings})
+                          "state": "found", "port": settings.get("at", ""),
+                          "settings": settings})
         try:
             from drivers.fxo.locate import found_modems
 
@@ -164,7 +169,7 @@ class Box:
         for modem in voice:
             if modem["port"] not in used:
                 found.append({"name": "", "kind": "fxo", "model": modem["model_name"],
-                              "state": "found",
+                              "state": "found", "port": modem["port"],
                               "settings": {"port": modem["port"], "model": modem["model"]}})
         return found
 

@@ -12,6 +12,7 @@ import csv
 import json
 import logging
 import re
+import shlex
 import sqlite3
 import sys
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from pathlib import Path
 from . import config as bootstrap
 from .acd.config import STRATEGIES, QueueConfig, field_help
 from .admin import Admin, ValidationError
+from .provisioning import ata_ports
 from .store import StoreError, open_store
 
 EXIT_USAGE = 2
@@ -67,7 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password", help="SIP secret (default: a long random one)")
     add.add_argument("--name", default="")
     add.add_argument("--mac", default="", help="for provisioning by MAC address")
-    add.add_argument("--model", default="")
+    add.add_argument("--model", default="", help="e.g. Yealink T31P, or an ATA: HT801, HT802, "
+                     "SPA112")
+    add.add_argument("--port", default="1", help="the ATA's phone port (FXS) for this "
+                     "extension: 1 or 2 on an HT802 or SPA112; one phone per port")
     phone_sub.add_parser("list", parents=[common])
     rm = phone_sub.add_parser("remove", parents=[common])
     rm.add_argument("extension")
@@ -220,14 +225,17 @@ def _run(coro):
 
 
 def phone_add(admin: Admin, args) -> int:
-    row = _run(admin.add_phone(args.extension, args.password, args.name, args.mac, args.model))
+    row = _run(admin.add_phone(args.extension, args.password, args.name, args.mac, args.model,
+                               args.port))
     print(f"phone {row['extension']} added; SIP password: {row['password']}")
     return 0
 
 
 def phone_list(admin: Admin, args) -> int:
     for p in admin.phones():
-        print(f"{p['extension']:>6}  {p['name'] or '-':20} {p['mac'] or '-':12} {p['model']}")
+        port = f" port {p['port']}" if ata_ports(p["model"]) else ""
+        print(f"{p['extension']:>6}  {p['name'] or '-':20} {p['mac'] or '-':12} "
+              f"{p['model']}{port}")
     return 0
 
 
@@ -293,9 +301,7 @@ def line_add(admin: Admin, args) -> int:
         if not sep or not key:
             raise CliError(f"--set {item}: use KEY=VALUE")
         settings[key] = value
-    existing = {line["name"] for line in admin.lines()}
-    name = args.name or next(f"{args.kind}{n}" for n in range(1, 1000)
-                             if f"{args.kind}{n}" not in existing)
+    name = args.name or admin.free_line_name(args.kind)
     _run(admin.save_line(name, args.kind, settings, args.destination, create=True))
     print(f"line {name} added")
     return 0
@@ -305,9 +311,23 @@ def line_list(admin: Admin, args) -> int:
     status = admin.store.setting("line_status", {}) or {}
     for line in admin.lines():
         state = status.get(line["name"], {})
-        facts = " ".join(f"{k}={v}" for k, v in state.items()) or "state=not running"
-        print(f"{line['name']:12} {line['kind']:10} -> {line['destination'] or '-':16} {facts}")
+        facts = _line_facts(line["kind"], line["settings"], state)
+        text = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in facts.items() if v != "")
+        print(f"{line['name']:12} {line['kind']:10} -> {line['destination'] or '-':16} "
+              f"{text or 'state=not running'}")
     return 0
+
+
+def _line_facts(kind: str, settings: dict, status: dict) -> dict:
+    """The driver's own columns for its lines (FXO: state, model, caller id, duplex),
+    else every fact the running line reports."""
+    from drivers.base import load_channel_class
+
+    try:
+        list_facts = getattr(load_channel_class(kind), "list_facts", None)
+    except LookupError:  # a line whose driver is not installed
+        list_facts = None
+    return list_facts(settings, status) if list_facts is not None else dict(status)
 
 
 def line_remove(admin: Admin, args) -> int:

@@ -48,6 +48,7 @@ class Daemon:
         self.web_port: int | None = None
         self._stop = asyncio.Event()
         self._config_version: Any = None
+        self._found_signature: list | None = None  # what hardware_found() listed last
         self.extras: list[Any] = []  # demo traffic and the like, stopped with the daemon
 
     async def start(self) -> None:
@@ -81,12 +82,29 @@ class Daemon:
             from drivers.hotplug import Hotplug
 
             hotplug = Hotplug(self.clock)
+            hotplug.on_change(self._hardware_changed)
             hotplug.start()
         except Exception as exc:  # no udev here: not fatal
             log.warning("hotplug unavailable (%s): lines are used by their paths", exc)
             return
         self.board.locator = hotplug
         self.extras.append(hotplug)
+
+    def _hardware_changed(self, present: list) -> None:
+        """A modem came or went (udev, or the rescan without it): when what the installer
+        would see as found changed, say so, and the open hardware pages (the setup
+        wizard's step) redraw; a voice modem plugged in shows up by itself."""
+        if self.box is None:  # before the web is up nobody can be looking
+            return
+        try:
+            found = self.box.hardware_found()
+        except Exception:  # a udev hiccup: the next change tries again
+            log.exception("listing found hardware failed")
+            return
+        signature = sorted((row["kind"], row.get("port", ""), row["model"]) for row in found)
+        if signature != self._found_signature:
+            self._found_signature = signature
+            self.bus.publish("hardware.changed", found=len(found))
 
     async def _start_phones(self) -> None:
         try:

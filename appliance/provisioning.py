@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ATA_MODELS = ("ht801", "ht802", "spa112")
-
 
 def box_address(box: Box) -> tuple[str, int]:
     """The SIP address phones should use: the installer's setting, else the address the
@@ -44,19 +42,43 @@ def box_address(box: Box) -> tuple[str, int]:
         probe.close()
 
 
+def ata_ports(model: str | None) -> int | None:
+    """How many FXS ports (one phone each) the ATA named by ``model`` has; None when the
+    model is not an ATA the box provisions (a desk phone: one account)."""
+    from drivers.ata.provisioning import ata_model
+
+    found = ata_model(model)
+    return found.ports if found else None
+
+
+def ata_name(model: str | None) -> str | None:
+    from drivers.ata.provisioning import ata_model
+
+    found = ata_model(model)
+    return found.name if found else None
+
+
+def phone_rows(phones: list[dict]) -> list[dict]:
+    """The phones page's rows: each ATA port its own analog handset row, and a row for
+    every port of a known ATA that has no phone yet."""
+    from drivers.ata.provisioning import analog_handsets
+
+    return analog_handsets(phones)
+
+
 def render_for_mac(box: Box, mac: str, user_agent: str,
                    filename: str) -> tuple[str, bytes] | None:
+    """The file for the device with this MAC: a desk phone's own, or one ATA file with
+    the account of every port that has a phone."""
     mac = re.sub(r"[^0-9a-f]", "", mac.lower())
-    rows = box.store.query("SELECT * FROM phones WHERE mac = ?", (mac,))
+    rows = box.store.query("SELECT * FROM phones WHERE mac = ? ORDER BY port", (mac,))
     if not rows:
         return None
-    phone = rows[0]
     server, port = box_address(box)
-    model = (phone["model"] or "").lower().replace(" ", "")
     try:
-        if model in ATA_MODELS:
-            return _ata(phone, model, mac, server, port)
-        return _desk_phone(phone, mac, user_agent, server, port)
+        if ata_ports(rows[0]["model"]) is not None:
+            return _ata(rows, mac, server, port)
+        return _desk_phone(rows[0], mac, user_agent, server, port)
     except ValueError as exc:  # a record that cannot make a valid file
         log.warning("provisioning %s for %s refused: %s", filename, mac, exc)
         return None
@@ -74,10 +96,19 @@ def _desk_phone(phone, mac: str, user_agent: str, server: str, port: int):
     return CONTENT_TYPES[vendor], render(vendor, config)
 
 
-def _ata(phone, model: str, mac: str, server: str, port: int):
-    from drivers.ata.provisioning import Account, render
+def _ata(phones: list, mac: str, server: str, port: int):
+    from drivers.ata.provisioning import Account, ata_model, render
 
-    account = Account(extension=phone["extension"], password=phone["password"],
-                      server=server, port=port, name=phone["name"] or phone["extension"])
-    _filename, body = render(model, mac, [account])
+    model = ata_model(phones[0]["model"])
+    assert model is not None  # the caller checked
+    # admin validation keeps one model per MAC and ports within the model; a row that
+    # disagrees (typed into the database by hand) is left out, the others still served
+    accounts = {int(p["port"]): Account(extension=p["extension"], password=p["password"],
+                                        server=server, port=port,
+                                        name=p["name"] or p["extension"])
+                for p in phones
+                if ata_model(p["model"]) == model and 1 <= int(p["port"]) <= model.ports}
+    if not accounts:
+        raise ValueError(f"no valid port for {model.name} on {mac}")
+    _filename, body = render(model.key, mac, accounts)
     return "application/xml", body

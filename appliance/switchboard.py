@@ -485,6 +485,10 @@ class Switchboard:
         if call.ended or leg is not call.caller_leg:
             return
         by = "caller" if remote else "system"
+        # how the line told us (an analog line: loop_break, busy, silence...): all of them
+        # are "normal clearing" in Q.850, and the record should still say which it was
+        if remote and getattr(leg, "hangup_reason", None):
+            call.data["line_hangup"] = leg.hangup_reason
         if call.state == "callback":
             return  # the caller hung up as agreed; the place is kept in the ACD
         if call.state in ("queued", "ringing"):

@@ -75,7 +75,9 @@ class Box(Protocol):
         """Every line the hardware layer knows, configured or just plugged in:
         ``{"name", "kind", "model", "imei", "operator" (network name), "signal_bars"
         (0..5 or None), "sim" (one of SIM_STATES), "registration" (home, roaming,
-        searching, denied, ""), "state" (idle, ringing, in_call, down), "error"}``."""
+        searching, denied, ""), "state" (idle, ringing, in_call, down, or found: plugged
+        in, no line uses it yet, with "settings" to add it), "error"}``; optional: "port",
+        and for an analog line "caller_id" (bool) and "duplex" (full, half)."""
         ...
 
     def phones_status(self) -> dict[str, dict[str, Any]]:

@@ -34,6 +34,7 @@ STALE = {
     # a message is saved after its call ended, as a callback task on the operators' list
     "voicemail.": ("panel",),
     "line.state": ("hardware",),
+    "hardware.changed": ("hardware",),  # a modem plugged in or out, not yet a line
     "phone.registration": ("phones",),
 }
 

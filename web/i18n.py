@@ -8,6 +8,7 @@ a Russian reader sees Russian next to the field too.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 from pathlib import Path
@@ -22,12 +23,28 @@ DEFAULT_LOCALE = "en_US"
 _loaded = False
 
 
+DRIVERS_DIR = Path(__file__).resolve().parent.parent / "drivers"
+
+
 def load() -> None:
     global _loaded
     if not _loaded:
         tornado.locale.load_translations(str(LOCALE_DIR))
+        _add_driver_words()
         tornado.locale.set_default_locale(DEFAULT_LOCALE)
         _loaded = True
+
+
+def _add_driver_words() -> None:
+    """Drivers keep the Russian for their own words (settings errors, line states) in
+    ``drivers/<kind>/messages_ru.csv``; tornado loads one directory, so those files are
+    merged into its Russian table here (the web's own file wins on a clash)."""
+    table = tornado.locale._translations.setdefault("ru_RU", {}).setdefault("unknown", {})
+    for path in sorted(DRIVERS_DIR.glob("*/messages_ru.csv")):
+        with path.open(newline="", encoding="utf-8") as f:
+            for row in csv.reader(f):
+                if len(row) >= 2 and row[0].strip():
+                    table.setdefault(row[0].strip(), row[1].strip())
 
 
 def get(code: str) -> tornado.locale.Locale:
@@ -125,6 +142,11 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^there is no queue named (?P<v>.*)$"), "there is no queue named %(v)s"),
     (re.compile(r"^there is no phone with extension (?P<v>.*)$"),
      "there is no phone with extension %(v)s"),
+    (re.compile(r"^this ATA has ports 1 to (?P<v>\d+)$"), "this ATA has ports 1 to %(v)s"),
+    (re.compile(r"^this MAC address is already set up as (?P<v>.*)$"),
+     "this MAC address is already set up as %(v)s"),
+    (re.compile(r"^this port of the ATA already has a phone: extension (?P<v>\d+)$"),
+     "this port of the ATA already has a phone: extension %(v)s"),
     (re.compile(r"^line (?P<v>\d+): start with a date like 2026-12-31$"),
      "line %(v)s: start with a date like 2026-12-31"),
     (re.compile(r"^unknown line kind; installed: (?P<v>.*)$"),

@@ -37,7 +37,7 @@ class Views:
         return {"lines": self.box.lines_status()}
 
     def phones(self) -> dict[str, Any]:
-        return {"phones": self.box.admin.phones(), "status": self.box.phones_status()}
+        return {"phones": self.box.admin.phone_rows(), "status": self.box.phones_status()}
 
     def offer_of_call(self, call_id: str, operator: str) -> dict[str, Any] | None:
         """A card for one of the operator's own earlier calls (its pop is gone)."""

@@ -119,6 +119,13 @@ async def run_tool(*argv: str, stdin: bytes = b"") -> bytes:
         proc.kill()
         await proc.wait()
         raise PromptError("tool_timeout", tool=tool, seconds=f"{TOOL_TIMEOUT:.0f}") from None
+    except asyncio.CancelledError:
+        # the daemon is stopping (or the caller left) mid-run: no orphan espeak-ng or sox,
+        # and the process is reaped while the loop still runs
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
     if proc.returncode != 0:
         message = err.decode(errors="replace").strip()[:200]
         raise PromptError("tool_failed", tool=tool, reason=message or proc.returncode)

@@ -268,6 +268,32 @@ CREATE INDEX call_events_presence ON call_events (operator, ts)
 )
 
 
+migration(
+    "phones: one phone per ATA port, UNIQUE (mac, port) instead of UNIQUE mac",
+    # A two-port ATA (HT802, SPA112) carries one SIP account per FXS port, so one MAC now
+    # has up to N phones.  SQLite cannot drop a UNIQUE constraint in place: the table is
+    # rebuilt (new table, copy every row with its id, drop, rename), nothing references
+    # phones(id), and every existing phone becomes port 1 of its device.
+    """
+CREATE TABLE phones_by_port (
+    id INTEGER PRIMARY KEY,
+    extension TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL DEFAULT '',
+    password TEXT NOT NULL,                  -- SIP digest secret (the phone must know it)
+    mac TEXT,                                -- for HTTP provisioning, lower-case, no separators
+    port INTEGER NOT NULL DEFAULT 1 CHECK (port >= 1),  -- the ATA's FXS port; 1 on a desk phone
+    model TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    UNIQUE (mac, port)
+);
+INSERT INTO phones_by_port (id, extension, name, password, mac, port, model, created_at)
+    SELECT id, extension, name, password, mac, 1, model, created_at FROM phones;
+DROP TABLE phones;
+ALTER TABLE phones_by_port RENAME TO phones;
+""",
+)
+
+
 def current_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
 

@@ -66,6 +66,11 @@ class FxoChannel(Channel):
             raise SettingsProblem(field, message)
         return dict(settings)
 
+    @classmethod
+    def list_facts(cls, settings: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
+        """``callbox line list`` columns: state, model, caller id support, duplex."""
+        return line_facts(status, settings)
+
     def __init__(self, name: str, settings: dict[str, Any], host: ChannelHost) -> None:
         super().__init__(name, settings, host)
         self.clock = host.clock
@@ -94,8 +99,12 @@ class FxoChannel(Channel):
 
     # -- lifecycle: the shared supervisor drives connect / wait_down / resets --------------
     async def start(self) -> None:
-        if self.locator is None and self.link_factory is None:
-            self.locator = VoiceModemLocator(self.clock)  # finds it again after a replug
+        # The switchboard hands every hardware line the daemon's USB hotplug, which knows
+        # GSM modems by IMEI; a voice modem has none and is found again by its USB socket,
+        # so a locator that does not find voice modems is replaced by ours.
+        if self.link_factory is None and not getattr(self.locator, "finds_voice_modems",
+                                                     False):
+            self.locator = VoiceModemLocator(self.clock)
         self.supervisor.locator = self.locator
         self.supervisor.start()
 

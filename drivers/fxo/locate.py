@@ -43,10 +43,10 @@ def scan_voice_modems() -> list[Found]:
     return sorted(found)
 
 
-def found_modems(scan: Callable[[], list[Found]] = scan_voice_modems) -> list[dict[str, str]]:
+def found_modems(scan: Callable[[], list[Found]] | None = None) -> list[dict[str, str]]:
     """Voice modems on the bus now, for the installer's "hardware found" list."""
     rows = []
-    for identity, devnode in scan():
+    for identity, devnode in (scan or scan_voice_modems)():
         _, vid, pid, socket = identity.split(":", 3)
         model = models.by_usb(int(vid, 16), int(pid, 16)) or models.GENERIC
         rows.append({"kind": "fxo", "port": devnode, "model": model.key,
@@ -55,10 +55,13 @@ def found_modems(scan: Callable[[], list[Found]] = scan_voice_modems) -> list[di
 
 
 class VoiceModemLocator:
-    def __init__(self, clock: Clock, scan: Callable[[], list[Found]] = scan_voice_modems,
+    finds_voice_modems = True  # what FxoChannel checks before trusting a locator
+
+    def __init__(self, clock: Clock, scan: Callable[[], list[Found]] | None = None,
                  rescan_seconds: float = RESCAN_SECONDS) -> None:
         self.clock = clock
-        self.scan = scan
+        # looked up at each scan, not bound here, so a test can stand in for udev
+        self.scan = scan or (lambda: scan_voice_modems())
         self.rescan_seconds = rescan_seconds
 
     def present(self) -> list[Found]:

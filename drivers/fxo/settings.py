@@ -19,8 +19,13 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, str]:
     """What is wrong with an FXO line's settings: field -> message (a translation key,
     :mod:`.words`), shown next to the field.  Empty when all is well."""
     problems: dict[str, str] = {}
-    if not str(settings.get("port", "")).strip():
+    port = str(settings.get("port", "")).strip()
+    if not port:
         problems["port"] = words.PORT_REQUIRED
+    elif not port.startswith("/") or any(c.isspace() for c in port) or ".." in port.split("/"):
+        # a relative name would be opened from the daemon's working directory and the line
+        # would stay "modem not found" for ever: refuse it where the installer types it
+        problems["port"] = words.PORT_NOT_ABSOLUTE
     model = settings.get("model")
     if model and model not in models.BY_KEY:
         problems["model"] = words.UNKNOWN_MODEL
@@ -36,13 +41,24 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, str]:
     return problems
 
 
-def line_facts(status: dict[str, Any]) -> dict[str, Any]:
-    """The columns of ``callbox line list`` for an analog line, from ``status()``."""
+def line_facts(status: dict[str, Any], settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The columns of ``callbox line list`` for an analog line: from ``status()`` while
+    the daemon runs it, else what the settings say (a forced model and duplex) and
+    ``?`` for what only the modem can tell."""
+    settings = settings or {}
+    model = models.BY_KEY.get(str(settings.get("model") or ""))
+    if status:
+        caller_id = "yes" if status.get("caller_id") else "no"
+        duplex = status.get("duplex", "")
+    else:
+        caller_id = "yes" if model is not None and model is not models.GENERIC else "?"
+        duplex = settings.get("duplex") or (
+            ("full" if model.full_duplex else "half") if model is not None else "?")
     return {
-        "state": status.get("state", ""),
-        "model": status.get("model_name") or status.get("model", ""),
-        "caller_id": "yes" if status.get("caller_id") else "no",
-        "duplex": status.get("duplex", ""),
+        "state": status.get("state") or "not running",
+        "model": status.get("model_name") or (model.name if model else "detect"),
+        "caller_id": caller_id,
+        "duplex": duplex,
         "codec": status.get("codec", ""),
-        "port": status.get("port", ""),
+        "port": status.get("port") or settings.get("port", ""),
     }

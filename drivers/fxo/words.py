@@ -37,6 +37,7 @@ HANGUP_WORDS = {
     "modem": N_("the modem refused"),
 }
 PORT_REQUIRED = N_("the modem's serial port is required, e.g. /dev/ttyACM0")
+PORT_NOT_ABSOLUTE = N_("a device path is absolute, e.g. /dev/ttyACM0 or /dev/serial/by-id/...")
 UNKNOWN_MODEL = N_("unknown modem model: leave it empty to detect it")
 BAD_SECONDS = N_("a number of seconds, 0 or more")
 BAD_DUPLEX = N_("full or half")

@@ -88,6 +88,8 @@ class Line:
 class SimLocator:
     """What hotplug does with udev, over simulated modems: ports by identity."""
 
+    finds_voice_modems = True
+
     def __init__(self) -> None:
         self.present: dict[str, str] = {}
         self._changed = asyncio.Event()

@@ -139,12 +139,11 @@ class FakeBox:
             (disposition, note, call_id)))
 
     def provisioning(self, mac: str, user_agent: str, filename: str):
-        rows = self.store.query("SELECT * FROM phones WHERE mac = ?", (mac,))
+        rows = self.store.query("SELECT * FROM phones WHERE mac = ? ORDER BY port", (mac,))
         if not rows:
             return None
-        phone = rows[0]
-        body = f"account.1.user_name = {phone['extension']}\n" \
-               f"account.1.password = {phone['password']}\n"
+        body = "".join(f"account.{p['port']}.user_name = {p['extension']}\n"
+                       f"account.{p['port']}.password = {p['password']}\n" for p in rows)
         return "text/plain", body.encode()
 
     async def reports(self, group: str, start: float, end: float, *, queue: str = "",

@@ -82,6 +82,69 @@ class AdminPages(WebCase):
         assert 'id="error-extension"' in text and 'id="error-mac"' in text
         assert self.box.admin.phones() == []
 
+    def test_each_ata_port_is_its_own_phone_and_analog_handset_row(self):
+        form = {"action": "create", "mac": "00:0b:82:12:34:56", "model": "HT802"}
+        assert self.post("/admin/phones", dict(form, extension="202", port="2")).code == 302
+        page = self.text(self.get("/admin/phones"))
+        # port 2 is a handset row; port 1 of the same ATA is listed as free, with a link
+        # that fills the form for it
+        assert 'data-extension="202" data-port="2" class="analog-handset"' in page
+        assert "port 2 of 2" in page
+        assert 'class="free-port" data-mac="000b82123456" data-port="1"' in page
+        link = "/admin/phones?mac=000b82123456&amp;model=HT802&amp;port=1"
+        assert link in page
+        prefilled = self.text(self.get(link.replace("&amp;", "&")))
+        assert 'id="port" name="port" min="1" max="2" value="1"' in prefilled
+        assert 'id="mac" name="mac" value="000b82123456"' in prefilled
+        assert self.post("/admin/phones", dict(form, extension="201", port="1")).code == 302
+        page = self.text(self.get("/admin/phones"))
+        assert "free-port" not in page and page.count('class="analog-handset"') == 2
+        self.cookies.clear()  # the ATA has no session
+        body = self.get("/provision/cfg000b82123456.xml").body.decode()
+        assert "account.1.user_name = 201" in body and "account.2.user_name = 202" in body
+
+    def test_bad_ata_port_is_refused_next_to_the_field_and_nothing_saved(self):
+        for port, message in (("3", "this ATA has ports 1 to 2"),
+                              ("x", "a port is a whole number from 1")):
+            response = self.post("/admin/phones", {
+                "action": "create", "extension": "201", "mac": "0018f8abcdef",
+                "model": "SPA112", "port": port, "password": "a-secret-of-some-length"})
+            assert response.code == 400
+            text = self.text(response)
+            assert f'<div class="error" id="error-port">{message}</div>' in text
+            assert "a-secret-of-some-length" not in text  # the secret is not echoed
+            assert self.box.admin.phones() == []
+        response = self.post("/admin/phones", {"action": "create", "extension": "101",
+                                               "model": "Yealink T31P", "port": "2"})
+        assert response.code == 400 and "a desk phone has port 1 only" in self.text(response)
+
+    def test_ata_port_error_in_russian(self):
+        assert self.post("/language", {"locale": "ru_RU", "next": "/admin"}).code == 302
+        response = self.post("/admin/phones", {"action": "create", "extension": "201",
+                                               "mac": "0018f8abcdef", "model": "SPA112",
+                                               "port": "5"})
+        assert response.code == 400
+        assert "у этого шлюза порты с 1 по 2" in self.text(response)
+
+    def test_editing_a_phone_changes_its_port_and_keeps_the_password(self):
+        form = {"action": "create", "mac": "0018f8abcdef", "model": "SPA112"}
+        assert self.post("/admin/phones", dict(form, extension="201")).code == 302
+        before = self.box.admin.phone("201")
+        page = self.text(self.get("/admin/phones?edit=201"))
+        assert 'name="action" value="save"' in page and "readonly" in page
+        edit = {"action": "save", "edit": "1", "extension": "201", "name": "Kitchen",
+                "mac": "0018f8abcdef", "model": "SPA112", "port": "2", "password": ""}
+        assert self.post("/admin/phones", edit).code == 302
+        after = self.box.admin.phone("201")
+        assert (after["port"], after["name"], after["password"]) == (2, "Kitchen",
+                                                                    before["password"])
+        assert self.post("/admin/phones", dict(edit, port="9")).code == 400
+        assert self.box.admin.phone("201")["port"] == 2
+        assert self.get("/admin/phones?edit=999").code == 404
+        self.cookies.clear()
+        body = self.get("/provision/spa0018f8abcdef.xml").body.decode()
+        assert "account.2.user_name = 201" in body
+
     def test_queue_form_shows_every_option_with_help_and_default(self):
         text = self.text(self.get("/admin/queues"))
         for f in fields(QueueConfig):
@@ -130,6 +193,37 @@ class AdminPages(WebCase):
         assert "861234567890123" in text and "Huawei E1550" in text
         assert "The SIM asks for its PIN" in text and 'data-bars="3"' in text
         assert text.count('<i class="on"') == 3
+
+    def test_voice_modems_listed_next_to_gsm_modems_and_set_up_in_one_click(self):
+        self.box.lines = [
+            {"name": "analog1", "kind": "fxo", "model": "Zoom 3095", "port": "/dev/ttyACM1",
+             "caller_id": True, "duplex": "half", "state": "idle", "error": ""},
+            {"name": "", "kind": "gsm", "model": "Quectel EC25", "state": "found",
+             "port": "/dev/ttyUSB2", "settings": {"at": "/dev/ttyUSB2", "model": "ec25"}},
+            {"name": "", "kind": "fxo", "model": "USRobotics USR5637", "state": "found",
+             "port": "/dev/ttyACM0", "settings": {"port": "/dev/ttyACM0",
+                                                  "model": "usr5637"}}]
+        text = self.text(self.get("/admin/hardware"))
+        assert 'data-kind="gsm" class="found" data-port="/dev/ttyUSB2"' in text
+        assert 'data-kind="fxo" class="found" data-port="/dev/ttyACM0"' in text
+        assert "analog line (voice modem)" in text and "GSM modem" in text
+        assert '<input type="hidden" name="setting.port" value="/dev/ttyACM0">' in text
+        assert "caller id shown" in text and "the modem talks or listens, not both" in text
+        response = self.post("/admin/lines", {"action": "add_found", "kind": "fxo",
+                                              "setting.port": "/dev/ttyACM0",
+                                              "setting.model": "usr5637"})
+        assert response.code == 302
+        line = self.box.admin.lines()[0]
+        assert (line["name"], line["kind"], line["settings"]) == (
+            "fxo1", "fxo", {"port": "/dev/ttyACM0", "model": "usr5637"})
+
+    def test_found_modem_with_bad_settings_is_refused_in_words(self):
+        self.post("/language", {"locale": "ru_RU", "next": "/admin"})
+        response = self.post("/admin/lines", {"action": "add_found", "kind": "fxo",
+                                              "setting.port": "ttyACM0"})
+        assert response.code == 400
+        assert 'id="error-port">путь к устройству — полный' in self.text(response)
+        assert self.box.admin.lines() == []
 
     def test_lines_destination_checked(self):
         response = self.post("/admin/lines", {"action": "create", "name": "gsm1",

@@ -173,6 +173,21 @@ def test_installer_supervisor_and_operator_in_a_browser(server, browser):
     page.fill("#mac", "00:15:65:aa:bb:cc")
     page.click("form.card button[type=submit]")
     page.wait_for_selector("tr[data-extension='101']")
+    # an HT802's second port first: port 1 of that ATA is then listed as free, and its
+    # link fills the form for it
+    page.fill("#extension", "202")
+    page.fill("#mac", "00:0b:82:12:34:56")
+    page.fill("#model", "HT802")
+    page.fill("#port", "2")
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector("tr.analog-handset[data-extension='202'][data-port='2']")
+    page.click("tr.free-port[data-port='1'] a")
+    page.wait_for_selector("#port")
+    assert page.input_value("#port") == "1" and page.input_value("#mac") == "000b82123456"
+    page.fill("#extension", "201")
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector("tr.analog-handset[data-extension='201'][data-port='1']")
+    assert page.locator("tr.free-port").count() == 0
     shot(page, "05-phones")
 
     # hardware, updating live

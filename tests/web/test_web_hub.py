@@ -148,3 +148,18 @@ def test_a_new_voicemail_refreshes_the_operators_callback_list():
         hub.close()
 
     asyncio.run(scenario())
+
+
+def test_a_modem_plugged_in_redraws_the_hardware_page():
+    """The daemon publishes hardware.changed when what the installer would see as found
+    changes (a voice modem plugged in); watchers of the hardware page get it redrawn."""
+    async def scenario():
+        bus, hub, renders = make_hub()
+        hardware = FakeClient("hardware")
+        hub.add(hardware)
+        bus.publish("hardware.changed", found=1)
+        await settle([hardware])
+        assert ("hardware", "", "en_US") in renders and hardware.got
+        hub.close()
+
+    asyncio.run(scenario())

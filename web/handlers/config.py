@@ -46,6 +46,11 @@ class LinesHandler(BaseHandler):
         try:
             if action == "delete":
                 await self.box.admin.delete_line(values["name"])
+            elif action == "add_found":  # "set up as a line" on a modem the hardware page found
+                values["name"] = self.box.admin.free_line_name(values["kind"])
+                await self.box.admin.save_line(values["name"], values["kind"],
+                                               self._found_settings(), values["destination"],
+                                               True, create=True)
             elif action in ("create", "save"):
                 line = next((x for x in self.box.admin.lines() if x["name"] == values["name"]),
                             None)
@@ -62,26 +67,51 @@ class LinesHandler(BaseHandler):
             return
         self.redirect("/admin/lines")
 
+    def _found_settings(self) -> dict[str, str]:
+        """``setting.KEY`` fields (the port and model the hardware page suggests); the
+        driver checks them in save_line like any other settings."""
+        return {name.split(".", 1)[1]: self.get_body_argument(name, "").strip()
+                for name in self.request.body_arguments
+                if name.startswith("setting.") and self.get_body_argument(name, "").strip()}
+
 
 class PhonesHandler(BaseHandler):
+    """Phones: desk phones and ATA ports (one phone per FXS port, same MAC)."""
+
     role = "admin"
 
     def get(self) -> None:
-        self._show({}, {})
+        extension = self.get_argument("edit", "")
+        if extension:
+            phone = self.box.admin.phone(extension)
+            if phone is None:
+                raise tornado.web.HTTPError(404)
+            values = {k: str(phone[k] or "") for k in ("extension", "name", "mac", "model",
+                                                       "port")}
+            values["edit"] = "1"
+        else:  # "add a phone for this port" links of an ATA's free ports fill the form
+            values = {k: self.get_argument(k, "") for k in ("mac", "model", "port")}
+        self._show(values, {})
 
     def _show(self, values, errors) -> None:
-        self.render("admin/phones.html", phones=self.box.admin.phones(),
+        self.render("admin/phones.html", phones=self.box.admin.phone_rows(),
                     status=self.box.phones_status(), values=values, errors=errors,
                     banned=self.box.banned(),
                     provision_base=f"{self.request.protocol}://{self.request.host}/provision/")
 
     async def post(self) -> None:
         action = self.get_body_argument("action", "")
-        values = self.form("extension", "name", "mac", "model", "password")
+        values = self.form("extension", "name", "mac", "model", "port", "password", "edit")
         try:
             if action == "create":
                 await self.box.admin.add_phone(values["extension"], values["password"] or None,
-                                               values["name"], values["mac"], values["model"])
+                                               values["name"], values["mac"], values["model"],
+                                               values["port"])
+            elif action == "save":
+                await self.box.admin.update_phone(
+                    values["extension"], name=values["name"], mac=values["mac"],
+                    model=values["model"], port=values["port"],
+                    password=values["password"] or None)
             elif action == "delete":
                 await self.box.admin.delete_phone(values["extension"])
             elif action == "unban":

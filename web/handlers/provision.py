@@ -10,9 +10,11 @@ import tornado.web
 from .base import BaseHandler
 
 # Yealink/Polycom "001565aabbcc.cfg", Grandstream "cfg001565aabbcc.xml",
-# Snom "snom370-001565AABBCC.htm": twelve hex digits, maybe separated, somewhere in the name.
-MAC_IN_NAME = re.compile(r"(?<![0-9a-fA-F])((?:[0-9a-fA-F]{2}[-:]?){5}[0-9a-fA-F]{2})"
-                         r"(?![0-9a-fA-F])")
+# Snom "snom370-001565AABBCC.htm", Cisco SPA "spa0018f8abcdef.xml": twelve hex digits,
+# maybe separated, somewhere in the name.  The "a" of Cisco's "spa" prefix is a hex digit
+# itself, so that prefix is allowed right before the MAC.
+MAC_IN_NAME = re.compile(r"(?:(?<=[sS][pP][aA])|(?<![0-9a-fA-F]))"
+                         r"((?:[0-9a-fA-F]{2}[-:]?){5}[0-9a-fA-F]{2})(?![0-9a-fA-F])")
 
 
 class ProvisionHandler(BaseHandler):
