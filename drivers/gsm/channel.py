@@ -55,6 +55,16 @@ class GsmChannel(Channel):
 
         return validate_settings(settings)
 
+    @classmethod
+    def list_facts(cls, settings: Mapping[str, Any], status: Mapping[str, Any]
+                   ) -> dict[str, Any]:
+        """``callbox line list`` columns: state, model, operator, signal, IMEI, port."""
+        from .models import cli_line_row
+
+        row = cli_line_row("", settings, status)
+        row["state"] = row["state"] or ("not running" if not status else "")
+        return {k: row[k] for k in ("state", "model", "operator", "signal", "imei", "port")}
+
     def __init__(self, name: str, settings: Mapping[str, Any], host: ChannelHost) -> None:
         super().__init__(name, settings, host)
         self.identity: str | None = None  # the IMEI, kept across replugs

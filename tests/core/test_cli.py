@@ -129,4 +129,6 @@ def test_gsm_line_ports_are_checked(box):
     ok = callbox("line", "add", "gsm", "--at", "/dev/callbox/gsm0-at", "--audio",
                  "/dev/callbox/gsm0-audio", data=box)
     assert ok.returncode == 0, ok.stderr
-    assert "gsm1" in callbox("line", "list", data=box).stdout
+    listing = callbox("line", "list", data=box).stdout
+    assert listing.startswith("gsm1")
+    assert "state='not running'" in listing and "port=/dev/callbox/gsm0-at" in listing
