@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import secrets
 import string
 from collections.abc import Callable
@@ -42,15 +43,26 @@ def digest_response(
 ) -> str:
     """The request-digest of RFC 7616 3.4.1 (also RFC 2617 without qop)."""
     h = HASHES[algorithm]
-
-    def hexh(text: str) -> str:
-        return h(text.encode()).hexdigest()
-
-    ha1 = hexh(f"{user}:{realm}:{password}")
-    ha2 = hexh(f"{method}:{uri}")
+    ha1 = digest_ha1(algorithm, user, realm, password)
+    ha2 = h(f"{method}:{uri}".encode()).hexdigest()
     if qop:
-        return hexh(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
-    return hexh(f"{ha1}:{nonce}:{ha2}")
+        return h(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}".encode()).hexdigest()
+    return h(f"{ha1}:{nonce}:{ha2}".encode()).hexdigest()
+
+
+_HA1: dict[tuple[str, str, str, str], str] = {}
+
+
+def digest_ha1(algorithm: str, user: str, realm: str, password: str) -> str:
+    """H(user:realm:password), kept: a phone re-registers with the same secret for months.
+    The key holds the password, so a changed password is a new entry, never a stale one."""
+    key = (algorithm, user, realm, password)
+    ha1 = _HA1.get(key)
+    if ha1 is None:
+        if len(_HA1) >= 4096:  # user names come from the wire (the decoy path): bound it
+            _HA1.clear()
+        ha1 = _HA1[key] = HASHES[algorithm](f"{user}:{realm}:{password}".encode()).hexdigest()
+    return ha1
 
 
 @dataclass(slots=True)
@@ -77,6 +89,7 @@ class DigestAuthenticator:
         self._secret = secrets.token_bytes(16)
         self._decoy = secrets.token_hex(12)  # hashed for unknown users: same work, same answer
         self._seen_nc: dict[str, int] = {}
+        self._salts = itertools.count(secrets.randbelow(1 << 32))
 
     def _nonce(self, issued: int, salt: str) -> str:
         """Issue time, a salt (every challenge its own nonce, so that nonce counts of
@@ -87,7 +100,9 @@ class DigestAuthenticator:
 
     def challenges(self, stale: bool = False) -> list[str]:
         """WWW-Authenticate values, the preferred algorithm first (RFC 8760 2.4)."""
-        nonce = self._nonce(int(self.clock.time()), secrets.token_hex(4))
+        # A counter, not os.urandom: the salt only has to differ between challenges (the
+        # MAC is what makes a nonce unforgeable), and a syscall per 401 is the dearer way.
+        nonce = self._nonce(int(self.clock.time()), f"{next(self._salts) & 0xFFFFFFFF:x}")
         extra = ", stale=true" if stale else ""
         return [
             f'Digest realm="{self.realm}", nonce="{nonce}", algorithm={alg}, qop="auth"{extra}'

@@ -20,7 +20,7 @@ from drivers.base import CallerId, Cause, Channel, ChannelHost, LegListener, Leg
 from .auth import AuthGuard, DigestAuthenticator
 from .blf import Blf, call_info
 from .call import SipLeg
-from .headers import header_tag, parse_name_addr, parse_uri, split_hostport
+from .headers import header_tag, parse_name_addr, parse_name_addr_seen, parse_uri, split_hostport
 from .message import Request, Response
 from .registrar import Binding, RegisterError, Registrar, apply_register_error
 from .rtp import PlayoutTicker, RtpSession, parse_port_range
@@ -320,7 +320,7 @@ class SipChannel(Channel):
         user = self._authenticate(tx, request)
         if user is None:
             return
-        aor = parse_name_addr(request.headers.get("to") or "").uri.user
+        aor = parse_name_addr_seen(request.headers.get("to") or "").uri.user
         if aor != user:
             tx.respond(make_response(request, 403, "Wrong user for this address"))
             return

@@ -142,6 +142,21 @@ def parse_name_addr(text: str) -> NameAddr:
     return NameAddr(parse_uri(uri), "", parse_params(params))
 
 
+_SEEN: dict[str, NameAddr] = {}
+
+
+def parse_name_addr_seen(text: str) -> NameAddr:
+    """:func:`parse_name_addr` for the values every re-REGISTER repeats (To, Contact),
+    kept by their text.  The result is shared: callers read it and never change it."""
+    parsed = _SEEN.get(text)
+    if parsed is None:
+        parsed = parse_name_addr(text)
+        if len(_SEEN) >= 4096:  # values come from the wire: bound the cache
+            _SEEN.clear()
+        _SEEN[text] = parsed
+    return parsed
+
+
 def quote_display(name: str) -> str:
     return name.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "")
 

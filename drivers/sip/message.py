@@ -94,8 +94,15 @@ class Headers:
         return name in self._lookup()
 
     def add(self, name: str, value: str) -> None:
-        self._items.append((name.lower(), value))
-        self._index = None
+        name = name.lower()
+        self._items.append((name, value))
+        index = self._index
+        if index is not None:  # appending keeps the index right: extend it, not rebuild
+            values = index.get(name)
+            if values is None:
+                index[name] = [value]
+            else:
+                values.append(value)
 
     def set(self, name: str, value: str) -> None:
         name = name.lower()
@@ -141,12 +148,24 @@ class Message:
         return int(number), method.strip().upper()
 
     def _encode(self, start: str) -> bytes:
+        prefixes = _PREFIXES
         lines = [start]
+        append = lines.append
         for name, value in self.headers._items:
-            if name != "content-length":
-                lines.append(f"{canonical(name)}: {value}")
-        lines.append(f"Content-Length: {len(self.body)}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode() + self.body
+            prefix = prefixes.get(name)
+            if prefix is None:
+                if name == "content-length":
+                    continue
+                prefix = f"{canonical(name)}: "
+                if len(prefixes) < 1000:
+                    prefixes[name] = prefix
+            append(prefix + value)
+        append(f"Content-Length: {len(self.body)}\r\n\r\n")
+        return "\r\n".join(lines).encode() + self.body
+
+
+# "Name: " as written for each lower-case name (content-length is written from the body)
+_PREFIXES: dict[str, str] = {}
 
 
 @dataclass(slots=True)
@@ -188,6 +207,7 @@ def _parse_start(line: str) -> Message:
 
 
 def _parse_headers(lines: list[str], message: Message) -> None:
+    """Line by line: folding, stray empty lines, and the wording of every error."""
     if len(lines) > MAX_HEADERS:
         raise SipParseError("too many headers")
     items = message.headers._items
@@ -217,6 +237,59 @@ def _parse_headers(lines: list[str], message: Message) -> None:
             append((name, value))
     if len(items) > MAX_HEADERS:
         raise SipParseError("too many headers")
+
+
+# The usual header block (CRLF line ends, every line ``name: value``, no folding) takes
+# the quick path: split and partition in C, names looked up in a cache of what phones
+# send.  Anything else goes line by line above.  Both give the same items (a hypothesis
+# test holds them to it).
+_NAMES: dict[str, str] = {}  # name as sent -> lower-case full name ("" when malformed)
+
+
+def _wire_name(raw: str) -> str:
+    name = raw.rstrip().lower()
+    if not name or " " in name or "\t" in name:
+        name = ""
+    name = COMPACT.get(name, name)
+    if len(_NAMES) < 1000:  # names come from the wire: bound the cache
+        _NAMES[raw] = name
+    return name
+
+
+def _fast_headers(block: str, message: Message) -> bool:
+    """Parse a header block in the common shape into ``message``; False to go line by line."""
+    if len(block) > MAX_HEADER_LINE:
+        return False
+    lines = block.split("\r\n")
+    if len(lines) > MAX_HEADERS or len(lines) != block.count("\n") + 1:
+        return False  # bare LF somewhere
+    items: list[tuple[str, str]] = []
+    index: dict[str, list[str]] = {}
+    names, lists = _NAMES, COMMA_LISTS
+    for line in lines:
+        raw, colon, value = line.partition(":")
+        name = names.get(raw)
+        if name is None:
+            name = _wire_name(raw)
+        if not name or not colon:  # folding, an empty line, a malformed line
+            return False
+        value = value.strip()
+        if name in lists and "," in value:
+            parts = split_commas(value)
+            if parts:
+                items.extend((name, part) for part in parts)
+                index.setdefault(name, []).extend(parts)
+            continue
+        items.append((name, value))
+        values = index.get(name)
+        if values is None:
+            index[name] = [value]
+        else:
+            values.append(value)
+    headers = message.headers
+    headers._items = items
+    headers._index = index
+    return True
 
 
 def _check(message: Message) -> None:
@@ -249,7 +322,8 @@ def parse_head(head: bytes) -> Message:
     message = _parse_start((text[:newline] if newline >= 0 else text).strip())
     block = text[newline + 1:] if newline >= 0 else ""
     try:
-        _parse_headers(block.replace("\r\n", "\n").split("\n"), message)
+        if not _fast_headers(block, message):
+            _parse_headers(block.replace("\r\n", "\n").split("\n"), message)
         _check(message)
     except SipParseError as error:
         if isinstance(message, Request):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .headers import Uri, parse_name_addr
+from .headers import Uri, parse_name_addr_seen
 from .message import Request, Response, SipParseError
 from .transaction import Peer
 
@@ -97,7 +97,7 @@ class Registrar:
             return []
         wanted = []
         for value in contacts:
-            contact = parse_name_addr(value)
+            contact = parse_name_addr_seen(value)
             expires = self._number(contact.params.get("expires"))
             if expires is None:
                 expires = header_expires if header_expires is not None else self.default_expires
@@ -137,14 +137,20 @@ class Registrar:
         old: Binding | None,
     ) -> None:
         now = self.clock.monotonic()
-        if old is not None and old.timer is not None:
-            old.timer.cancel()
         binding = Binding(
             extension, uri, peer, now + expires, request.headers.get("user-agent") or "",
             request.call_id, request.cseq[0],
             old.registered_at if old and old.peer == peer else self.clock.time(),
         )
-        binding.timer = self.clock.call_later(expires, self._expire, binding)
+        timer = None
+        if old is not None:
+            timer, old.timer = old.timer, None  # handed over: the old object may live on
+            if timer is not None and old.expires_at > binding.expires_at:
+                timer.cancel()  # the binding got shorter: the old timer would fire too late
+                timer = None
+        # A refresh keeps the running timer (it fires early and is re-armed for the rest):
+        # a timer per REGISTER would be a heap entry made and cancelled per phone per minute.
+        binding.timer = timer or self.clock.call_later(expires, self._expire, extension, uri)
         current = self._bindings[extension]
         current[uri] = binding
         while len(current) > self.max_contacts:  # a phone that re-registers under new URIs
@@ -153,9 +159,15 @@ class Registrar:
         if old is None or old.peer != peer:
             self.on_change(extension, "registered", binding)
 
-    def _expire(self, binding: Binding) -> None:
-        if self._bindings.get(binding.extension, {}).get(binding.contact) is binding:
-            self._remove(binding, "expired")
+    def _expire(self, extension: str, uri: str) -> None:
+        binding = self._bindings.get(extension, {}).get(uri)
+        if binding is None:
+            return
+        remaining = binding.expires_at - self.clock.monotonic()
+        if remaining > 0.001:  # refreshed since the timer was set: wait for the rest
+            binding.timer = self.clock.call_later(remaining, self._expire, extension, uri)
+            return
+        self._remove(binding, "expired")
 
     def _remove(self, binding: Binding, state: str) -> None:
         current = self._bindings.get(binding.extension, {})

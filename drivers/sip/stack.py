@@ -60,17 +60,15 @@ def make_response(
 ) -> Response:
     """A response carrying the request's Via, From, To, Call-ID and CSeq (RFC 3261 8.2.6)."""
     response = Response(status=status, reason=reason or REASONS.get(status, "Unknown"))
-    headers = response.headers
-    for via in request.headers.get_all("via"):
-        headers.add("via", via)
-    headers.add("from", request.headers.get("from") or "")
-    to = request.headers.get("to") or ""
+    get = request.headers.get
+    to = get("to") or ""
     if to_tag and ";tag=" not in to.replace(" ", "").lower() and status != 100:
         to = f"{to};tag={to_tag}"
-    headers.add("to", to)
-    headers.add("call-id", request.call_id)
-    headers.add("cseq", request.headers.get("cseq") or "")
-    headers.add("server", USER_AGENT)
+    # built as one list, not header by header: every answer to every request comes here
+    items = [("via", via) for via in request.headers.get_all("via")]
+    items += (("from", get("from") or ""), ("to", to), ("call-id", get("call-id") or ""),
+              ("cseq", get("cseq") or ""), ("server", USER_AGENT))
+    response.headers._items = items
     return response
 
 
@@ -105,9 +103,9 @@ class SipStack:
         try:
             message = parse_message(data)
         except SipParseError as error:
-            self._on_parsed(error, peer)
+            self._reject(error, peer)
             return
-        self._on_parsed(message, peer)
+        self._dispatch(message, peer)  # the ban was checked above
 
     def _on_parsed(self, item: Message | KeepAlive | SipParseError, peer: Peer) -> None:
         if isinstance(item, KeepAlive):
@@ -118,6 +116,9 @@ class SipStack:
         if self.user.is_banned(peer.host):
             self.counters["dropped"] += 1
             return
+        self._dispatch(item, peer)
+
+    def _dispatch(self, item: Message, peer: Peer) -> None:
         self.counters["received"] += 1
         try:
             if isinstance(item, Request):

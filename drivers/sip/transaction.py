@@ -12,8 +12,7 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .headers import MAGIC_COOKIE, header_tag, parse_via, top_via
 from .message import Request, Response, SipParseError
@@ -29,9 +28,12 @@ T2 = 4.0  # maximum retransmit interval for non-INVITE requests and INVITE respo
 T4 = 5.0  # maximum time a message stays in the network
 
 
-@dataclass(frozen=True, slots=True)
-class Peer:
-    """Where a message came from or goes to: the flow, not what the headers claim."""
+class Peer(NamedTuple):
+    """Where a message came from or goes to: the flow, not what the headers claim.
+
+    A named tuple, not a frozen dataclass: one is made per datagram received, and a
+    tuple is built in C (a frozen dataclass sets each field through object.__setattr__).
+    """
 
     transport: str  # "udp" or "tcp"
     host: str
