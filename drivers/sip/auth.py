@@ -1,9 +1,9 @@
 """Digest authentication for phones (RFC 3261 22, RFC 7616, RFC 8760) and the guard
 that bans sources which keep guessing.
 
-Nonces are stateless: a timestamp plus an HMAC of it under a per-boot secret, so a
-REGISTER storm costs no memory, and an old nonce is recognised as ours but ``stale``
-(the phone retries with the new one without asking its user).  Unknown and known user
+Nonces are stateless: a timestamp, a counter and a MAC of both (keyed BLAKE2s) under a
+per-boot secret, so a REGISTER storm costs no memory, and an old nonce is recognised as
+ours but ``stale`` (the phone retries with the new one without asking its user).  Unknown and known user
 names get the same answers and about the same work, so the 403s do not tell which
 extensions exist.
 """
@@ -95,7 +95,9 @@ class DigestAuthenticator:
         """Issue time, a salt (every challenge its own nonce, so that nonce counts of
         phones challenged in the same second do not collide), and a MAC of both."""
         stamp = f"{issued:x}.{salt}"
-        mac = hmac.digest(self._secret, stamp.encode(), "sha256").hex()[:20]
+        # Keyed BLAKE2s is a MAC by design (RFC 7693 section 2.5) and a quarter of the cost
+        # of HMAC-SHA-256 here; 80 bits of tag are plenty for a nonce that lives minutes.
+        mac = hashlib.blake2s(stamp.encode(), key=self._secret, digest_size=10).hexdigest()
         return f"{stamp}.{mac}"
 
     def challenges(self, stale: bool = False) -> list[str]:
