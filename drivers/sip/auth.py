@@ -3,9 +3,9 @@ that bans sources which keep guessing.
 
 Nonces are stateless: a timestamp, a counter and a MAC of both (keyed BLAKE2s) under a
 per-boot secret, so a REGISTER storm costs no memory, and an old nonce is recognised as
-ours but ``stale`` (the phone retries with the new one without asking its user).  Unknown and known user
-names get the same answers and about the same work, so the 403s do not tell which
-extensions exist.
+ours but ``stale`` (the phone retries with the new one without asking its user).
+Unknown and known user names get the same answers and about the same work, so the 403s
+do not tell which extensions exist.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ CANONICAL = {
 # Headers whose comma-separated values are separate entries (RFC 3261 section 7.3.1).
 COMMA_LISTS = frozenset({"via", "contact", "route", "record-route"})
 MANDATORY = ("via", "from", "to", "call-id", "cseq")
+_MANDATORY = frozenset(MANDATORY)
 
 
 class SipParseError(Exception):
@@ -45,6 +46,7 @@ class SipParseError(Exception):
 
 
 _CANONICAL_CACHE: dict[str, str] = {}
+_CSEQS: dict[str, tuple[int, str]] = {}  # CSeq text -> (number, METHOD)
 
 
 def canonical(name: str) -> str:
@@ -117,7 +119,9 @@ class Headers:
         for i, (key, _) in enumerate(self._items):
             if key == name:
                 self._items[i] = (name, value)
-                self._index = None
+                index = self._index
+                if index is not None:  # the first value of this name is this item
+                    index[name][0] = value
                 return
 
     def remove(self, name: str) -> None:
@@ -144,8 +148,15 @@ class Message:
 
     @property
     def cseq(self) -> tuple[int, str]:
-        number, _, method = (self.headers.get("cseq") or "").partition(" ")
-        return int(number), method.strip().upper()
+        text = self.headers.get("cseq") or ""
+        cached = _CSEQS.get(text)  # "1 REGISTER", "2 REGISTER"...: a handful of values
+        if cached is None:
+            number, _, method = text.partition(" ")
+            cached = int(number), method.strip().upper()
+            if len(_CSEQS) >= 1024:
+                _CSEQS.clear()
+            _CSEQS[text] = cached
+        return cached
 
     def _encode(self, start: str) -> bytes:
         prefixes = _PREFIXES
@@ -294,9 +305,10 @@ def _fast_headers(block: str, message: Message) -> bool:
 
 def _check(message: Message) -> None:
     headers = message.headers
-    for name in MANDATORY:
-        if name not in headers:
-            raise SipParseError(f"missing {canonical(name)} header")
+    if not headers._lookup().keys() >= _MANDATORY:
+        for name in MANDATORY:
+            if name not in headers:
+                raise SipParseError(f"missing {canonical(name)} header")
     try:
         number, method = message.cseq
     except ValueError:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .headers import Uri, parse_name_addr_seen
+from .headers import NameAddr, Uri, parse_name_addr
 from .message import Request, Response, SipParseError
 from .transaction import Peer
 
@@ -73,6 +73,7 @@ class Registrar:
         self.default_expires = default_expires
         self.max_contacts = max_contacts
         self._bindings: dict[str, dict[str, Binding]] = {}
+        self._contacts: dict[str, tuple[NameAddr, str]] = {}
 
     def bindings(self, extension: str) -> list[Binding]:
         return list(self._bindings.get(extension, {}).values())
@@ -97,16 +98,15 @@ class Registrar:
             return []
         wanted = []
         for value in contacts:
-            contact = parse_name_addr_seen(value)
+            contact, uri = self._contact(value)
             expires = self._number(contact.params.get("expires"))
             if expires is None:
                 expires = header_expires if header_expires is not None else self.default_expires
             if 0 < expires < self.min_expires:
                 raise RegisterError(423, "Interval Too Brief", self.min_expires)
-            wanted.append((contact.uri, min(expires, self.max_expires)))
+            wanted.append((contact.uri, uri, min(expires, self.max_expires)))
         current = self._bindings.setdefault(extension, {})
-        for contact_uri, expires in wanted:
-            uri = str(contact_uri)
+        for contact_uri, uri, expires in wanted:
             old = current.get(uri)
             if old and old.call_id == call_id and cseq <= old.cseq:
                 raise RegisterError(500, "Out of order REGISTER")  # RFC 3261 10.3 step 7
@@ -119,6 +119,17 @@ class Registrar:
         if not current:
             self._bindings.pop(extension, None)
         return self.bindings(extension)
+
+    def _contact(self, value: str) -> tuple[NameAddr, str]:
+        """A Contact value parsed, with its URI as the binding's key; kept by the text,
+        since a phone sends the same Contact in every re-REGISTER."""
+        known = self._contacts.get(value)
+        if known is None:
+            contact = parse_name_addr(value)
+            if len(self._contacts) >= 4096:  # values come from the wire: bound the cache
+                self._contacts.clear()
+            known = self._contacts[value] = (contact, str(contact.uri))
+        return known
 
     def route(self, contact: Uri, source: Peer) -> Peer:
         """Where to send requests for a binding.  ``flow``: back to the REGISTER's source
