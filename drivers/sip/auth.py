@@ -44,13 +44,18 @@ def digest_response(
     """The request-digest of RFC 7616 3.4.1 (also RFC 2617 without qop)."""
     h = HASHES[algorithm]
     ha1 = digest_ha1(algorithm, user, realm, password)
-    ha2 = h(f"{method}:{uri}".encode()).hexdigest()
+    ha2 = _HA2.get((algorithm, method, uri))
+    if ha2 is None:  # "REGISTER:sip:box" is the same for every REGISTER of every phone
+        if len(_HA2) >= 4096:  # URIs come from the wire: bound the cache
+            _HA2.clear()
+        ha2 = _HA2[algorithm, method, uri] = h(f"{method}:{uri}".encode()).hexdigest()
     if qop:
         return h(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}".encode()).hexdigest()
     return h(f"{ha1}:{nonce}:{ha2}".encode()).hexdigest()
 
 
 _HA1: dict[tuple[str, str, str, str], str] = {}
+_HA2: dict[tuple[str, str, str], str] = {}
 
 
 def digest_ha1(algorithm: str, user: str, realm: str, password: str) -> str:

@@ -295,11 +295,12 @@ class SipChannel(Channel):
             response = make_response(request, 401)
             for challenge in self.auth.challenges(stale=bool(result and result.stale)):
                 response.headers.add("www-authenticate", challenge)
-            tx.respond(response)
-            if request.method != "INVITE":
+            if request.method == "INVITE":
+                tx.respond(response)
+            else:
                 # A challenge is answered statelessly, as registrars do: a retransmitted
                 # request just gets a fresh nonce, and a REGISTER storm leaves no state.
-                tx.terminate()
+                tx.respond_statelessly(response)
             return None
         if self.guard.failure(host, result.user):
             log.warning("SIP source %s banned after failed logins (last user %r)",

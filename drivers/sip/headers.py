@@ -49,7 +49,10 @@ def header_tag(value: str) -> str:
 
 
 def format_params(params: dict[str, str]) -> str:
-    return "".join(f";{k}={v}" if v != "" else f";{k}" for k, v in params.items())
+    text = ""
+    for name, value in params.items():  # a loop, not a generator: a handful of items
+        text += f";{name}={value}" if value != "" else f";{name}"
+    return text
 
 
 @dataclass(slots=True)

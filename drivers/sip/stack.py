@@ -65,7 +65,8 @@ def make_response(
     if to_tag and ";tag=" not in to.replace(" ", "").lower() and status != 100:
         to = f"{to};tag={to_tag}"
     # built as one list, not header by header: every answer to every request comes here
-    items = [("via", via) for via in request.headers.get_all("via")]
+    vias = request.headers.get_all("via")
+    items = [("via", vias[0])] if len(vias) == 1 else [("via", via) for via in vias]
     items += (("from", get("from") or ""), ("to", to), ("call-id", get("call-id") or ""),
               ("cseq", get("cseq") or ""), ("server", USER_AGENT))
     response.headers._items = items

@@ -197,6 +197,14 @@ class ServerTransaction:
         else:
             self.state = "proceeding"
 
+    def respond_statelessly(self, response: Response) -> None:
+        """A final answer, then forget the request (no Timer J wait): a retransmission
+        is answered afresh.  For digest challenges, as registrars do."""
+        if self.state in ("completed", "confirmed", "terminated", "accepted"):
+            return
+        self.layer.send(response.encode(), self.peer)
+        self.terminate()
+
     def _final(self, response: Response) -> None:
         self.state = "completed"
         self.request = None  # type: ignore[assignment]  # only the answer is needed now
