@@ -255,6 +255,9 @@ def _parse_headers(lines: list[str], message: Message) -> None:
 # send.  Anything else goes line by line above.  Both give the same items (a hypothesis
 # test holds them to it).
 _NAMES: dict[str, str] = {}  # name as sent -> lower-case full name ("" when malformed)
+# Whole lines as sent -> (name, value): a phone repeats most of its lines in every
+# REGISTER (To, Contact, Expires, User-Agent...), and a dict hit is cheaper than a parse.
+_LINES: dict[str, tuple[str, str]] = {}
 
 
 def _wire_name(raw: str) -> str:
@@ -276,22 +279,30 @@ def _fast_headers(block: str, message: Message) -> bool:
         return False  # bare LF somewhere
     items: list[tuple[str, str]] = []
     index: dict[str, list[str]] = {}
-    names, lists = _NAMES, COMMA_LISTS
+    seen, lists = _LINES, COMMA_LISTS
     for line in lines:
-        raw, colon, value = line.partition(":")
-        name = names.get(raw)
-        if name is None:
-            name = _wire_name(raw)
-        if not name or not colon:  # folding, an empty line, a malformed line
-            return False
-        value = value.strip()
-        if name in lists and "," in value:
-            parts = split_commas(value)
-            if parts:
-                items.extend((name, part) for part in parts)
-                index.setdefault(name, []).extend(parts)
-            continue
-        items.append((name, value))
+        item = seen.get(line)
+        if item is None:
+            raw, colon, value = line.partition(":")
+            name = _NAMES.get(raw)
+            if name is None:
+                name = _wire_name(raw)
+            if not name or not colon:  # folding, an empty line, a malformed line
+                return False
+            value = value.strip()
+            if name in lists and "," in value:
+                parts = split_commas(value)
+                if parts:
+                    items.extend((name, part) for part in parts)
+                    index.setdefault(name, []).extend(parts)
+                continue
+            item = (name, value)
+            if len(line) <= 200:
+                if len(seen) >= 2048:  # lines come from the wire: bound the cache
+                    seen.clear()
+                seen[line] = item
+        items.append(item)
+        name, value = item
         values = index.get(name)
         if values is None:
             index[name] = [value]
