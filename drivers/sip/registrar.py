@@ -90,7 +90,7 @@ class Registrar:
         contacts = request.headers.get_all("contact")
         header_expires = self._number(request.headers.get("expires"))
         call_id, cseq = request.call_id, request.cseq[0]
-        if any(c.strip() == "*" for c in contacts):
+        if "*" in contacts or any(c.strip() == "*" for c in contacts if "*" in c):
             if len(contacts) != 1 or header_expires != 0:
                 raise RegisterError(400, "Contact * needs Expires: 0 and no other contact")
             for binding in self.bindings(extension):
@@ -148,20 +148,23 @@ class Registrar:
         old: Binding | None,
     ) -> None:
         now = self.clock.monotonic()
+        if old is not None and old.peer == peer and old.expires_at <= now + expires:
+            # A refresh over the same flow, as every phone sends every few minutes: the
+            # binding is updated where it is, and its timer, which fires early now, is
+            # re-armed for the rest then (no new object, no timer per REGISTER).
+            old.expires_at = now + expires
+            old.user_agent = request.headers.get("user-agent") or ""
+            old.call_id, old.cseq = request.call_id, request.cseq[0]
+            old.reachable, old.rtt_ms = True, None  # as a new binding would start
+            return
         binding = Binding(
             extension, uri, peer, now + expires, request.headers.get("user-agent") or "",
             request.call_id, request.cseq[0],
             old.registered_at if old and old.peer == peer else self.clock.time(),
         )
-        timer = None
-        if old is not None:
-            timer, old.timer = old.timer, None  # handed over: the old object may live on
-            if timer is not None and old.expires_at > binding.expires_at:
-                timer.cancel()  # the binding got shorter: the old timer would fire too late
-                timer = None
-        # A refresh keeps the running timer (it fires early and is re-armed for the rest):
-        # a timer per REGISTER would be a heap entry made and cancelled per phone per minute.
-        binding.timer = timer or self.clock.call_later(expires, self._expire, extension, uri)
+        if old is not None and old.timer is not None:
+            old.timer.cancel()
+        binding.timer = self.clock.call_later(expires, self._expire, extension, uri)
         current = self._bindings[extension]
         current[uri] = binding
         while len(current) > self.max_contacts:  # a phone that re-registers under new URIs
