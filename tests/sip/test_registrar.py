@@ -196,6 +196,33 @@ async def test_crlf_keepalive_gets_pong_over_udp():
             phone.close()
 
 
+async def test_retransmitted_register_gets_the_same_answer_and_registers_once():
+    async with sip_channel() as (channel, host):
+        phone = await Phone("101", PHONES["101"]).open(channel.port)
+        try:
+            first = phone.request("REGISTER")
+            challenge = await phone.transact(first)
+            again = await phone.transact(first)  # a challenge keeps no state: a fresh nonce
+            assert challenge.status == again.status == 401
+            nonces = {parse_auth(r.headers.get("www-authenticate") or "")[1]["nonce"]
+                      for r in (challenge, again)}
+            assert len(nonces) == 2
+            signed = phone.request("REGISTER")
+            signed.headers.add("authorization", authorization(
+                parse_auth(challenge.headers.get("www-authenticate") or "")[1], "101",
+                PHONES["101"], "REGISTER", signed.uri))
+            ok = await phone.transact(signed)
+            assert ok.status == 200
+            answers = len(phone.raw)
+            phone.send_raw(signed.encode())  # the 200 was "lost": the phone sends it again
+            await wait_until(lambda: len(phone.raw) > answers, what="the repeated answer")
+            assert phone.raw[-1] == phone.raw[answers - 1]  # byte for byte the same 200
+            assert len(host.registrations()) == 1
+            assert channel.status()["counters"]["bad"] == 0
+        finally:
+            phone.close()
+
+
 def _register(cseq: int, expires: int, contact: str = "<sip:101@10.0.0.7:5060>") -> Request:
     raw = (f"REGISTER sip:box SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bK{cseq}\r\n"
            f"From: <sip:101@box>;tag=a\r\nTo: <sip:101@box>\r\nCall-ID: reg-1\r\n"
