@@ -41,6 +41,8 @@ def header_tag(value: str) -> str:
     else:
         semi = value.find(";")
         params = value[semi:] if semi >= 0 else ""
+    if not params:
+        return ""
     for part in params.split(";"):
         name, _, tag = part.partition("=")
         if name.strip().lower() == "tag":

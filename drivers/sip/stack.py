@@ -172,13 +172,26 @@ class SipStack:
     def _stamp_via(self, request: Request, peer: Peer) -> None:
         """RFC 3261 18.2.1 'received' and RFC 3581 'rport' on the top Via."""
         via = top_via(request)
-        has_rport = "rport" in via.params
-        if via.host == peer.host and not has_rport:
+        params = via.params
+        rport = params.get("rport")
+        if via.host == peer.host and rport is None:
             return
-        via.params["received"] = peer.host
-        if has_rport:
-            via.params["rport"] = str(peer.port)
-        request.headers.replace_first("via", str(via))
+        text = request.headers.get("via") or ""
+        # The phone's own text with the two parameters added, when that reads the same as
+        # the Via written afresh: rport (bare) last or absent, and no 'received' yet.
+        # That covers the usual Via and saves rebuilding it for every request.
+        plain = "received" not in params and (rport is None or (
+            rport == "" and text.endswith(";rport")))
+        params["received"] = peer.host
+        if rport is not None:
+            params["rport"] = str(peer.port)
+        if plain:
+            if rport is not None:
+                text = f"{text[:-6]};rport={peer.port}"
+            stamped = f"{text};received={peer.host}"
+        else:
+            stamped = str(via)
+        request.headers.replace_first("via", stamped)
 
     def _on_response(self, response: Response, peer: Peer) -> None:
         if len(response.headers.get_all("via")) != 1:

@@ -10,7 +10,7 @@ import pytest
 
 from appliance.clock import VirtualClock
 from drivers.sip.auth import DigestAuthenticator, generate_password
-from drivers.sip.headers import parse_auth
+from drivers.sip.headers import parse_auth, parse_via
 from drivers.sip.message import Request, parse_message
 from drivers.sip.registrar import RegisterError, Registrar
 from drivers.sip.transaction import Peer
@@ -261,3 +261,26 @@ def test_refreshed_binding_expires_at_its_new_time_longer_or_shorter():
     with pytest.raises(RegisterError) as refused:  # RFC 3261 10.3 step 7
         registrar.register(_register(5, 60), phone, "101")
     assert refused.value.status == 500
+
+
+async def test_responses_carry_received_and_rport_on_the_top_via():
+    async with sip_channel() as (channel, host):
+        phone = await Phone("101", PHONES["101"]).open(channel.port)
+        try:
+            cases = {  # the Via as the phone writes it -> what the answer's top Via must say
+                f"SIP/2.0/UDP 127.0.0.1:{phone.port};branch=z9hG4bKlast;rport":
+                    {"branch": "z9hG4bKlast", "rport": str(phone.port), "received": "127.0.0.1"},
+                f"SIP/2.0/UDP 127.0.0.1:{phone.port};rport;branch=z9hG4bKfirst":
+                    {"rport": str(phone.port), "branch": "z9hG4bKfirst", "received": "127.0.0.1"},
+                "SIP/2.0/UDP 10.9.9.9:5062;branch=z9hG4bKnat":
+                    {"branch": "z9hG4bKnat", "received": "127.0.0.1"},
+                f"SIP/2.0/UDP 127.0.0.1:{phone.port};branch=z9hG4bKsame": {"branch": "z9hG4bKsame"},
+            }
+            for sent, expected in cases.items():
+                options = phone.request("OPTIONS", headers={"via": sent})
+                answer = await phone.transact(options)
+                top = parse_via(answer.headers.get("via") or "")
+                assert answer.status == 200 and top.params == expected, sent
+                assert len(answer.headers.get_all("via")) == 1
+        finally:
+            phone.close()
