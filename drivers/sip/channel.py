@@ -239,10 +239,11 @@ class SipChannel(Channel):
         return self.guard.is_banned(host)
 
     def on_request(self, tx: ServerTransaction, request: Request) -> None:
-        if self._unsupported(tx, request):
+        if "require" in request.headers and self._unsupported(tx, request):
             return
-        if _to_tag(request):
-            leg = self.dialogs.get((request.call_id, _to_tag(request)))
+        to_tag = _to_tag(request)
+        if to_tag:
+            leg = self.dialogs.get((request.call_id, to_tag))
             if request.method == "SUBSCRIBE":
                 self._on_subscribe(tx, request)
             elif leg is None:

@@ -61,36 +61,36 @@ def canonical(name: str) -> str:
 class Headers:
     """Ordered headers with case-insensitive lookup; names are kept lower-case.
 
-    A name -> values index is built on the first lookup (a REGISTER is looked into a
-    dozen times) and dropped on any change.
+    Lookups go through a name -> first value map, built in one C call on the first
+    lookup (a REGISTER is looked into a dozen times) and kept right by every change.
+    ``get_all`` answers from it too while no name repeats (the usual message); once one
+    does, it reads the list.
     """
 
-    __slots__ = ("_items", "_index")
+    __slots__ = ("_items", "_first", "_repeats")
 
     def __init__(self, items: list[tuple[str, str]] | None = None) -> None:
-        self._items: list[tuple[str, str]] = items or []
-        self._index: dict[str, list[str]] | None = None
+        self._items: list[tuple[str, str]] = items if items is not None else []
+        self._first: dict[str, str] | None = None
+        self._repeats = False
 
-    def _lookup(self) -> dict[str, list[str]]:
-        index = self._index
-        if index is None:
-            index = {}
-            for key, value in self._items:
-                values = index.get(key)
-                if values is None:
-                    index[key] = [value]
-                else:
-                    values.append(value)
-            self._index = index
-        return index
+    def _lookup(self) -> dict[str, str]:
+        first = self._first
+        if first is None:
+            first = self._first = dict(reversed(self._items))  # the first value wins
+            self._repeats = len(first) != len(self._items)
+        return first
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        index = self._index
-        values = (index if index is not None else self._lookup()).get(name)
-        return values[0] if values else default
+        first = self._first
+        return (first if first is not None else self._lookup()).get(name, default)
 
     def get_all(self, name: str) -> list[str]:
-        return list(self._lookup().get(name, ()))
+        first = self._lookup()
+        if self._repeats:
+            return [value for key, value in self._items if key == name]
+        value = first.get(name)
+        return [] if value is None else [value]
 
     def __contains__(self, name: str) -> bool:
         return name in self._lookup()
@@ -98,36 +98,38 @@ class Headers:
     def add(self, name: str, value: str) -> None:
         name = name.lower()
         self._items.append((name, value))
-        index = self._index
-        if index is not None:  # appending keeps the index right: extend it, not rebuild
-            values = index.get(name)
-            if values is None:
-                index[name] = [value]
+        first = self._first
+        if first is not None:
+            if name in first:
+                self._repeats = True
             else:
-                values.append(value)
+                first[name] = value
 
     def set(self, name: str, value: str) -> None:
-        name = name.lower()
         self.remove(name)
-        self._items.append((name, value))
+        self.add(name, value)
 
     def prepend(self, name: str, value: str) -> None:
-        self._items.insert(0, (name.lower(), value))
-        self._index = None
+        name = name.lower()
+        self._items.insert(0, (name, value))
+        first = self._first
+        if first is not None:
+            if name in first:
+                self._repeats = True
+            first[name] = value
 
     def replace_first(self, name: str, value: str) -> None:
         for i, (key, _) in enumerate(self._items):
             if key == name:
                 self._items[i] = (name, value)
-                index = self._index
-                if index is not None:  # the first value of this name is this item
-                    index[name][0] = value
+                if self._first is not None:
+                    self._first[name] = value
                 return
 
     def remove(self, name: str) -> None:
         name = name.lower()
         self._items = [(k, v) for k, v in self._items if k != name]
-        self._index = None
+        self._first = None  # rebuilt on the next lookup
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._items)
@@ -277,41 +279,38 @@ def _fast_headers(block: str, message: Message) -> bool:
     lines = block.split("\r\n")
     if len(lines) > MAX_HEADERS or len(lines) != block.count("\n") + 1:
         return False  # bare LF somewhere
-    items: list[tuple[str, str]] = []
-    index: dict[str, list[str]] = {}
-    seen, lists = _LINES, COMMA_LISTS
-    for line in lines:
-        item = seen.get(line)
-        if item is None:
-            raw, colon, value = line.partition(":")
-            name = _NAMES.get(raw)
-            if name is None:
-                name = _wire_name(raw)
-            if not name or not colon:  # folding, an empty line, a malformed line
-                return False
-            value = value.strip()
-            if name in lists and "," in value:
-                parts = split_commas(value)
-                if parts:
-                    items.extend((name, part) for part in parts)
-                    index.setdefault(name, []).extend(parts)
-                continue
-            item = (name, value)
-            if len(line) <= 200:
-                if len(seen) >= 2048:  # lines come from the wire: bound the cache
-                    seen.clear()
-                seen[line] = item
-        items.append(item)
-        name, value = item
-        values = index.get(name)
-        if values is None:
-            index[name] = [value]
-        else:
-            values.append(value)
+    seen = _LINES.get
+    items = [seen(line) for line in lines]
+    if None in items:  # lines not met before: read them, and keep the short ones
+        for i, line in enumerate(lines):
+            if items[i] is None:
+                item = _header_line(line)
+                if item is None:
+                    return False  # folding, an empty line, a comma list: line by line
+                items[i] = item
+                if len(line) <= 200:
+                    if len(_LINES) >= 2048:  # lines come from the wire: bound the cache
+                        _LINES.clear()
+                    _LINES[line] = item
     headers = message.headers
-    headers._items = items
-    headers._index = index
+    headers._items = items  # type: ignore[assignment]  # no None left
+    headers._first = first = dict(reversed(items))  # type: ignore[arg-type]
+    headers._repeats = len(first) != len(items)
     return True
+
+
+def _header_line(line: str) -> tuple[str, str] | None:
+    """One ``name: value`` line; None for what the line-by-line parser must see."""
+    raw, colon, value = line.partition(":")
+    name = _NAMES.get(raw)
+    if name is None:
+        name = _wire_name(raw)
+    if not name or not colon:  # folding, an empty line, a malformed line
+        return None
+    value = value.strip()
+    if name in COMMA_LISTS and "," in value:
+        return None  # several values on one line
+    return name, value
 
 
 def _check(message: Message) -> None:

@@ -21,6 +21,7 @@ from .transaction import (
     TimeoutHandler,
     TransactionLayer,
     new_branch,
+    server_key,
 )
 from .transport import Transports
 
@@ -60,7 +61,7 @@ def make_response(
 ) -> Response:
     """A response carrying the request's Via, From, To, Call-ID and CSeq (RFC 3261 8.2.6)."""
     response = Response(status=status, reason=reason or REASONS.get(status, "Unknown"))
-    get = request.headers.get
+    get = request.headers._lookup().get  # the header map itself: five lookups per answer
     to = get("to") or ""
     if to_tag and ";tag=" not in to.replace(" ", "").lower() and status != 100:
         to = f"{to};tag={to_tag}"
@@ -149,7 +150,8 @@ class SipStack:
 
     def _on_request(self, request: Request, peer: Peer) -> None:
         self._stamp_via(request, peer)
-        tx = self.transactions.match_request(request)
+        key = server_key(request)  # the Via parsed above: no error left to meet here
+        tx = self.transactions.servers.get(key)
         if tx is not None:
             tx.retransmission(request)
             return
@@ -166,7 +168,7 @@ class SipStack:
             if invite.state in ("trying", "proceeding"):
                 self.user.on_cancel(invite, request)
             return
-        tx = self.transactions.new_server(request, peer)
+        tx = self.transactions.new_server(request, peer, key)
         self.user.on_request(tx, request)
 
     def _stamp_via(self, request: Request, peer: Peer) -> None:

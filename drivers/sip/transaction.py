@@ -123,9 +123,11 @@ class TransactionLayer:
             return None
         return self.servers.get(key)
 
-    def new_server(self, request: Request, peer: Peer) -> ServerTransaction:
+    def new_server(
+        self, request: Request, peer: Peer, key: tuple | None = None
+    ) -> ServerTransaction:
         cls = InviteServerTransaction if request.method == "INVITE" else ServerTransaction
-        tx = cls(self, request, peer, server_key(request))
+        tx = cls(self, request, peer, key or server_key(request))
         self.servers[tx.key] = tx
         return tx
 
