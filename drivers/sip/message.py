@@ -162,6 +162,15 @@ class Message:
 
     def _encode(self, start: str) -> bytes:
         prefixes = _PREFIXES
+        try:  # every name written before: one comprehension (content-length is never kept)
+            lines = [prefixes[name] + value for name, value in self.headers._items]
+        except KeyError:
+            return self._encode_learning(start)
+        lines.append(f"Content-Length: {len(self.body)}\r\n\r\n")
+        return (start + "\r\n" + "\r\n".join(lines)).encode() + self.body
+
+    def _encode_learning(self, start: str) -> bytes:
+        prefixes = _PREFIXES
         lines = [start]
         append = lines.append
         for name, value in self.headers._items:
