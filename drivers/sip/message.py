@@ -286,9 +286,9 @@ def _fast_headers(block: str, message: Message) -> bool:
     if len(block) > MAX_HEADER_LINE:
         return False
     lines = block.split("\r\n")
-    if len(lines) > MAX_HEADERS or len(lines) != block.count("\n") + 1:
-        return False  # bare LF somewhere
-    seen = _LINES.get
+    if len(lines) > MAX_HEADERS:
+        return False
+    seen = _LINES.get  # a line in here has no bare LF: _header_line let it in
     items = [seen(line) for line in lines]
     if None in items:  # lines not met before: read them, and keep the short ones
         for i, line in enumerate(lines):
@@ -310,6 +310,8 @@ def _fast_headers(block: str, message: Message) -> bool:
 
 def _header_line(line: str) -> tuple[str, str] | None:
     """One ``name: value`` line; None for what the line-by-line parser must see."""
+    if "\n" in line:
+        return None  # a bare LF line end: the line-by-line parser splits on those
     raw, colon, value = line.partition(":")
     name = _NAMES.get(raw)
     if name is None:
