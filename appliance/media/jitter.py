@@ -15,6 +15,12 @@ called once every 20 ms by whoever paces playout, so tests drive it with made-up
   grows by not advancing on an underrun (a concealed frame is inserted; after 60 ms of
   that it fills to the target again) and shrinks by skipping a frame when it has held
   more than target + 20 ms for a whole second.
+
+Two ways to play out: ``get()`` always returns a frame (silence while filling), for a
+caller that must send something every 20 ms; ``pop()`` returns None while nothing is
+playing, for one that stays quiet then (the SIP legs: no frames to the core before the
+phone's audio starts or after it stops).  ``reset()`` starts afresh for a new stream
+(another RTP source on the same leg).
 """
 
 from __future__ import annotations
@@ -149,6 +155,22 @@ class JitterBuffer:
             return 0.0
         return s[min(len(s) - 1, int(self.percentile * len(s)))] - s[0]
 
+    def reset(self) -> None:
+        """Forget the stream: a new source follows (its own timeline and transit times).
+        The target depth learnt so far stays: the network path is the same."""
+        self._packets.clear()
+        self._order.clear()
+        self._raw_last = None
+        self._shift = 0
+        self._last_end = None
+        self._play = None
+        self._horizon = None
+        self._transits.clear()
+        self._sorted_transits.clear()
+        self._last_frame = SILENCE
+        self._conceal_run = 0
+        self._excess_ticks = 0
+
     # -- output ---------------------------------------------------------------------------
     @property
     def depth(self) -> int:
@@ -163,6 +185,13 @@ class JitterBuffer:
     @property
     def depth_ms(self) -> float:
         return self.depth * 1000 / self.rate
+
+    def pop(self) -> bytes | None:
+        """The next 20 ms frame, or None while nothing plays (filling to the target at
+        the start, or again after an underrun has run out its concealment)."""
+        if self._play is None and (not self._order or self.depth < self.target):
+            return None
+        return self.get()
 
     def get(self) -> bytes:
         """The next 20 ms frame: audio, concealment, or silence while filling."""
