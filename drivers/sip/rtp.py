@@ -117,7 +117,7 @@ class RtpSession:
         self._dtmf_queue: list[str] = []
         self._dtmf_timer: Timer | None = None
         self._dtmf_seen: set[int] = set()
-        self.jitter = JitterBuffer()
+        self.jitter = JitterBuffer(initial_delay_ms=20)
         self.stats = {"sent": 0, "received": 0, "ignored": 0, "dropped": 0}
 
     # -- setup ------------------------------------------------------------------------
