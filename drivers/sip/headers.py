@@ -184,6 +184,7 @@ class Via:
 
 
 _SENT_PROTOCOLS = {"SIP/2.0/UDP": "udp", "SIP/2.0/TCP": "tcp", "SIP/2.0/TLS": "tls"}
+_SENT_BY: dict[str, tuple[str, int | None]] = {}  # "10.0.0.5:5060" -> host, port: per phone
 
 
 def parse_via(text: str) -> Via:
@@ -191,9 +192,14 @@ def parse_via(text: str) -> Via:
     transport = _SENT_PROTOCOLS.get(proto)
     if transport is not None:  # as nearly every phone writes it
         sent_by, _, params = rest.partition(";")
-        host, port = split_hostport(sent_by)
-        if host:
-            return Via(transport, host, port, parse_params(params))
+        hostport = _SENT_BY.get(sent_by)
+        if hostport is None:
+            hostport = split_hostport(sent_by)
+            if len(_SENT_BY) >= 4096:  # values come from the wire: bound the cache
+                _SENT_BY.clear()
+            _SENT_BY[sent_by] = hostport
+        if hostport[0]:
+            return Via(transport, hostport[0], hostport[1], parse_params(params))
     pieces = [p.strip() for p in proto.split("/")]
     if len(pieces) != 3 or pieces[0].upper() != "SIP":
         # "SIP / 2.0 / UDP host" with spaces: rejoin and retry once

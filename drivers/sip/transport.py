@@ -184,7 +184,7 @@ class Transports:
 
     def send(self, data: bytes, peer: Peer) -> None:
         if peer.transport == "udp":
-            self.udp.sendto(data, (peer.host, peer.port))
+            self.udp.sendto(data, peer[1:])  # (host, port): Peer is a named tuple
             return
         conn = self.connections.get((peer.host, peer.port))
         if conn is None:
