@@ -269,6 +269,9 @@ _NAMES: dict[str, str] = {}  # name as sent -> lower-case full name ("" when mal
 # Whole lines as sent -> (name, value): a phone repeats most of its lines in every
 # REGISTER (To, Contact, Expires, User-Agent...), and a dict hit is cheaper than a parse.
 _LINES: dict[str, tuple[str, str]] = {}
+# Lines that differ in every request (a fresh branch, a fresh nonce count): not kept, so
+# that they do not push the repeated ones out of the cache.
+_NEVER_REPEATED = frozenset({"via", "authorization", "proxy-authorization"})
 
 
 def _wire_name(raw: str) -> str:
@@ -297,7 +300,7 @@ def _fast_headers(block: str, message: Message) -> bool:
                 if item is None:
                     return False  # folding, an empty line, a comma list: line by line
                 items[i] = item
-                if len(line) <= 200:
+                if len(line) <= 200 and item[0] not in _NEVER_REPEATED:
                     if len(_LINES) >= 2048:  # lines come from the wire: bound the cache
                         _LINES.clear()
                     _LINES[line] = item
