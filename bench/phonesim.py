@@ -98,8 +98,9 @@ async def run_phones(phones: int, talk: float) -> dict:
         answered = [c for c in calls if c.answered_at is not None and c.ended_at is not None]
         heard_rates = sorted(c.frames_heard / (c.ended_at - c.answered_at) for c in answered)
         spoken_rates = sorted(c.frames_spoken / (c.ended_at - c.answered_at) for c in answered)
-        jitter = {key: sum(c.media.rtp.jitter.stats[key] for c in answered)
-                  for key in ("received", "late", "lost", "underruns", "dropped")}
+        jitter = {key: sum(getattr(c.media.rtp.jitter.stats, key) for c in answered)
+                  for key in ("received", "late", "lost", "concealed", "underruns",
+                              "dropped_for_latency")}
         packets = sum(c.media.packets_received for c in answered)
         await bank.stop()
     finally:

@@ -15,6 +15,12 @@ called once every 20 ms by whoever paces playout, so tests drive it with made-up
   grows by not advancing on an underrun (a concealed frame is inserted; after 60 ms of
   that it fills to the target again) and shrinks by skipping a frame when it has held
   more than target + 20 ms for a whole second.
+
+Two ways to play out: ``get()`` always returns a frame (silence while filling), for a
+caller that must send something every 20 ms; ``pop()`` returns None while nothing is
+playing, for one that stays quiet then (the SIP legs: no frames to the core before the
+phone's audio starts or after it stops).  ``reset()`` starts afresh for a new stream
+(another RTP source on the same leg).
 """
 
 from __future__ import annotations
@@ -30,16 +36,6 @@ from ._audioop import audioop
 
 _SEQ_MOD = 1 << 16
 _TS_MOD = 1 << 32
-
-
-def _unwrap(value: int, last: int | None, modulus: int) -> int:
-    """Extend a wrapping counter to a plain int, choosing the value nearest ``last``."""
-    if last is None:
-        return value
-    step = (value - last) % modulus
-    if step >= modulus // 2:
-        step -= modulus
-    return last + step
 
 
 @dataclass(slots=True)
@@ -83,8 +79,13 @@ class JitterBuffer:
         self._last_end: int | None = None  # end of the latest audio received
         self._play: int | None = None  # timestamp of the next sample to play
         self._horizon: int | None = None  # end of what has been played or skipped
-        self._transits: deque[float] = deque(maxlen=window)
-        self._sorted_transits: list[float] = []
+        # Transit times (arrival - timestamp) in whole samples, counted from the first
+        # one: small ints, which Python keeps preallocated, so that the window costs no
+        # allocation and its sorting touches little memory (a leg's buffer runs 50 times
+        # a second, and a box has a hundred legs).
+        self._transits: deque[int] = deque(maxlen=window)
+        self._sorted_transits: list[int] = []
+        self._transit_base: int | None = None
         self._last_frame = SILENCE
         self._conceal_run = 0
         self._excess_ticks = 0
@@ -99,12 +100,19 @@ class JitterBuffer:
         del seq, marker  # timestamps carry all that playout needs
         if self.decode is not None and pcm:
             pcm = self.decode(pcm)
-        if not pcm or len(pcm) % 2 or len(pcm) > 16 * FRAME_BYTES:
+        size = len(pcm)
+        if not size or size % 2 or size > 16 * FRAME_BYTES:
             self.stats.malformed += 1
             return
-        raw = _unwrap(timestamp % _TS_MOD, self._raw_last, _TS_MOD)
+        raw_last = self._raw_last
+        if raw_last is None:
+            raw = timestamp % _TS_MOD
+        else:  # the counter extended to the value nearest the last one (it wraps)
+            step = (timestamp - raw_last) % _TS_MOD
+            raw = raw_last + (step - _TS_MOD if step >= _TS_MOD // 2 else step)
         ts = raw + self._shift
-        if self._last_end is not None and abs(ts - self._last_end) > self.max_delay + self.rate:
+        last_end = self._last_end
+        if last_end is not None and abs(ts - last_end) > self.max_delay + self.rate:
             # A new timeline (the far end restarted its timestamps: re-INVITE, SSRC
             # change, a long silence): carry on right after the old one.
             self.stats.resyncs += 1
@@ -113,33 +121,52 @@ class JitterBuffer:
             self._raw_last = raw
             self._transits.clear()
             self._sorted_transits.clear()
-        if self._raw_last is None or raw > self._raw_last:
+            self._transit_base = None
+        if raw_last is None or raw > self._raw_last:
             self._raw_last = raw
-        end = ts + len(pcm) // 2
+        end = ts + size // 2
         if self._last_end is None or end > self._last_end:
             self._last_end = end
-        if self._horizon is not None and ts + len(pcm) // 2 <= self._horizon:
+        if self._horizon is not None and end <= self._horizon:
             self.stats.late += 1
             return
-        if ts in self._packets:
+        packets = self._packets
+        if ts in packets:
             self.stats.duplicate += 1
             return
         self.stats.received += 1
-        self._packets[ts] = pcm
-        bisect.insort(self._order, ts)
-        self._measure(arrival - ts / self.rate)
-
-    def _measure(self, transit: float) -> None:
-        if len(self._transits) == self._transits.maxlen:
-            old = self._transits[0]
-            del self._sorted_transits[bisect.bisect_left(self._sorted_transits, old)]
-        self._transits.append(transit)
-        bisect.insort(self._sorted_transits, transit)
-        if len(self._transits) < 10:
+        packets[ts] = pcm
+        order = self._order
+        if not order or ts > order[-1]:
+            order.append(ts)  # in order, as nearly every packet comes
+        else:
+            bisect.insort(order, ts)
+        transit = int(arrival * self.rate) - ts
+        base = self._transit_base
+        if base is None:
+            base = self._transit_base = transit
+        # The transit window (inline: this runs for every packet of every call).
+        transit -= base
+        transits, ordered = self._transits, self._sorted_transits
+        count = len(ordered)
+        if count == transits.maxlen:
+            del ordered[bisect.bisect_left(ordered, transits[0])]
+            count -= 1
+        transits.append(transit)
+        bisect.insort(ordered, transit)
+        count += 1
+        if count < 10:
             return  # too few to judge; keep the initial target
-        spread = self.jitter_spread
-        wanted = round(spread * self.rate) + FRAME_SAMPLES
-        self.target = max(self.min_delay, min(self.max_delay, wanted))
+        # the jitter_spread property, inline, in samples, clamped without min()/max()
+        index = int(self.percentile * count)
+        if index >= count:
+            index = count - 1
+        wanted = ordered[index] - ordered[0] + FRAME_SAMPLES
+        if wanted < self.min_delay:
+            wanted = self.min_delay
+        elif wanted > self.max_delay:
+            wanted = self.max_delay
+        self.target = wanted
 
     @property
     def jitter_spread(self) -> float:
@@ -147,7 +174,24 @@ class JitterBuffer:
         s = self._sorted_transits
         if len(s) < 2:
             return 0.0
-        return s[min(len(s) - 1, int(self.percentile * len(s)))] - s[0]
+        return (s[min(len(s) - 1, int(self.percentile * len(s)))] - s[0]) / self.rate
+
+    def reset(self) -> None:
+        """Forget the stream: a new source follows (its own timeline and transit times).
+        The target depth learnt so far stays: the network path is the same."""
+        self._packets.clear()
+        self._order.clear()
+        self._raw_last = None
+        self._shift = 0
+        self._last_end = None
+        self._play = None
+        self._horizon = None
+        self._transits.clear()
+        self._sorted_transits.clear()
+        self._transit_base = None
+        self._last_frame = SILENCE
+        self._conceal_run = 0
+        self._excess_ticks = 0
 
     # -- output ---------------------------------------------------------------------------
     @property
@@ -164,6 +208,13 @@ class JitterBuffer:
     def depth_ms(self) -> float:
         return self.depth * 1000 / self.rate
 
+    def pop(self) -> bytes | None:
+        """The next 20 ms frame, or None while nothing plays (filling to the target at
+        the start, or again after an underrun has run out its concealment)."""
+        if self._play is None and (not self._order or self.depth < self.target):
+            return None
+        return self.get()
+
     def get(self) -> bytes:
         """The next 20 ms frame: audio, concealment, or silence while filling."""
         if self._play is None:
@@ -171,7 +222,19 @@ class JitterBuffer:
                 return SILENCE  # prefetching
             self._play = self._order[0]
         self._trim_latency()
-        frame = self._assemble(self._play)
+        start, order = self._play, self._order
+        if order and order[0] == start:  # the usual tick: the next packet is a whole frame
+            packets = self._packets
+            frame = packets[start]
+            if len(frame) == FRAME_BYTES:
+                del packets[start]
+                order.pop(0)
+                self._play = self._horizon = start + FRAME_SAMPLES
+                self.stats.played += 1
+                self._conceal_run = 0
+                self._last_frame = frame
+                return frame
+        frame = self._assemble(start)
         if frame is not None:
             self._play += FRAME_SAMPLES
             self._horizon = self._play
@@ -239,10 +302,13 @@ class JitterBuffer:
     def _trim_latency(self) -> None:
         """Skip one frame after a second spent more than 20 ms above target."""
         assert self._play is not None
-        if self.depth > self.target + 2 * FRAME_SAMPLES:
-            self._excess_ticks += 1
-        else:
+        order = self._order
+        # self.depth, inline: this runs every tick of every call
+        depth = order[-1] + len(self._packets[order[-1]]) // 2 - self._play if order else 0
+        if depth <= self.target + 2 * FRAME_SAMPLES:
             self._excess_ticks = 0
+            return
+        self._excess_ticks += 1
         if self._excess_ticks >= 50:
             self._excess_ticks = 0
             self._play += FRAME_SAMPLES

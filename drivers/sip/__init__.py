@@ -2,5 +2,5 @@
 
 ``SipChannel`` (kind ``sip``, role ``phones``) is the driver; the rest are its parts:
 message/headers (parser), transaction, transport, stack, auth, registrar, dialog, call,
-transfer, blf, sdp, rtp, jitter, provisioning.
+transfer, blf, sdp, rtp, provisioning.
 """

@@ -20,7 +20,7 @@ from drivers.base import CallerId, Cause, Channel, ChannelHost, LegListener, Leg
 from .auth import AuthGuard, DigestAuthenticator
 from .blf import Blf, call_info
 from .call import SipLeg
-from .headers import header_tag, parse_name_addr, parse_uri, split_hostport
+from .headers import header_tag, parse_name_addr, parse_name_addr_seen, parse_uri, split_hostport
 from .message import Request, Response
 from .registrar import Binding, RegisterError, Registrar, apply_register_error
 from .rtp import PlayoutTicker, RtpSession, parse_port_range
@@ -239,10 +239,11 @@ class SipChannel(Channel):
         return self.guard.is_banned(host)
 
     def on_request(self, tx: ServerTransaction, request: Request) -> None:
-        if self._unsupported(tx, request):
+        if "require" in request.headers and self._unsupported(tx, request):
             return
-        if _to_tag(request):
-            leg = self.dialogs.get((request.call_id, _to_tag(request)))
+        to_tag = _to_tag(request)
+        if to_tag:
+            leg = self.dialogs.get((request.call_id, to_tag))
             if request.method == "SUBSCRIBE":
                 self._on_subscribe(tx, request)
             elif leg is None:
@@ -295,11 +296,12 @@ class SipChannel(Channel):
             response = make_response(request, 401)
             for challenge in self.auth.challenges(stale=bool(result and result.stale)):
                 response.headers.add("www-authenticate", challenge)
-            tx.respond(response)
-            if request.method != "INVITE":
+            if request.method == "INVITE":
+                tx.respond(response)
+            else:
                 # A challenge is answered statelessly, as registrars do: a retransmitted
                 # request just gets a fresh nonce, and a REGISTER storm leaves no state.
-                tx.terminate()
+                tx.respond_statelessly(response)
             return None
         if self.guard.failure(host, result.user):
             log.warning("SIP source %s banned after failed logins (last user %r)",
@@ -320,7 +322,7 @@ class SipChannel(Channel):
         user = self._authenticate(tx, request)
         if user is None:
             return
-        aor = parse_name_addr(request.headers.get("to") or "").uri.user
+        aor = parse_name_addr_seen(request.headers.get("to") or "").uri.user
         if aor != user:
             tx.respond(make_response(request, 403, "Wrong user for this address"))
             return

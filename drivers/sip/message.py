@@ -31,6 +31,7 @@ CANONICAL = {
 # Headers whose comma-separated values are separate entries (RFC 3261 section 7.3.1).
 COMMA_LISTS = frozenset({"via", "contact", "route", "record-route"})
 MANDATORY = ("via", "from", "to", "call-id", "cseq")
+_MANDATORY = frozenset(MANDATORY)
 
 
 class SipParseError(Exception):
@@ -45,6 +46,7 @@ class SipParseError(Exception):
 
 
 _CANONICAL_CACHE: dict[str, str] = {}
+_CSEQS: dict[str, tuple[int, str]] = {}  # CSeq text -> (number, METHOD)
 
 
 def canonical(name: str) -> str:
@@ -59,64 +61,75 @@ def canonical(name: str) -> str:
 class Headers:
     """Ordered headers with case-insensitive lookup; names are kept lower-case.
 
-    A name -> values index is built on the first lookup (a REGISTER is looked into a
-    dozen times) and dropped on any change.
+    Lookups go through a name -> first value map, built in one C call on the first
+    lookup (a REGISTER is looked into a dozen times) and kept right by every change.
+    ``get_all`` answers from it too while no name repeats (the usual message); once one
+    does, it reads the list.
     """
 
-    __slots__ = ("_items", "_index")
+    __slots__ = ("_items", "_first", "_repeats")
 
     def __init__(self, items: list[tuple[str, str]] | None = None) -> None:
-        self._items: list[tuple[str, str]] = items or []
-        self._index: dict[str, list[str]] | None = None
+        self._items: list[tuple[str, str]] = items if items is not None else []
+        self._first: dict[str, str] | None = None
+        self._repeats = False
 
-    def _lookup(self) -> dict[str, list[str]]:
-        index = self._index
-        if index is None:
-            index = {}
-            for key, value in self._items:
-                values = index.get(key)
-                if values is None:
-                    index[key] = [value]
-                else:
-                    values.append(value)
-            self._index = index
-        return index
+    def _lookup(self) -> dict[str, str]:
+        first = self._first
+        if first is None:
+            first = self._first = dict(reversed(self._items))  # the first value wins
+            self._repeats = len(first) != len(self._items)
+        return first
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        index = self._index
-        values = (index if index is not None else self._lookup()).get(name)
-        return values[0] if values else default
+        first = self._first
+        return (first if first is not None else self._lookup()).get(name, default)
 
     def get_all(self, name: str) -> list[str]:
-        return list(self._lookup().get(name, ()))
+        first = self._lookup()
+        if self._repeats:
+            return [value for key, value in self._items if key == name]
+        value = first.get(name)
+        return [] if value is None else [value]
 
     def __contains__(self, name: str) -> bool:
         return name in self._lookup()
 
     def add(self, name: str, value: str) -> None:
-        self._items.append((name.lower(), value))
-        self._index = None
+        name = name.lower()
+        self._items.append((name, value))
+        first = self._first
+        if first is not None:
+            if name in first:
+                self._repeats = True
+            else:
+                first[name] = value
 
     def set(self, name: str, value: str) -> None:
-        name = name.lower()
         self.remove(name)
-        self._items.append((name, value))
+        self.add(name, value)
 
     def prepend(self, name: str, value: str) -> None:
-        self._items.insert(0, (name.lower(), value))
-        self._index = None
+        name = name.lower()
+        self._items.insert(0, (name, value))
+        first = self._first
+        if first is not None:
+            if name in first:
+                self._repeats = True
+            first[name] = value
 
     def replace_first(self, name: str, value: str) -> None:
         for i, (key, _) in enumerate(self._items):
             if key == name:
                 self._items[i] = (name, value)
-                self._index = None
+                if self._first is not None:
+                    self._first[name] = value
                 return
 
     def remove(self, name: str) -> None:
         name = name.lower()
         self._items = [(k, v) for k, v in self._items if k != name]
-        self._index = None
+        self._first = None  # rebuilt on the next lookup
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._items)
@@ -137,16 +150,44 @@ class Message:
 
     @property
     def cseq(self) -> tuple[int, str]:
-        number, _, method = (self.headers.get("cseq") or "").partition(" ")
-        return int(number), method.strip().upper()
+        text = self.headers.get("cseq") or ""
+        cached = _CSEQS.get(text)  # "1 REGISTER", "2 REGISTER"...: a handful of values
+        if cached is None:
+            number, _, method = text.partition(" ")
+            cached = int(number), method.strip().upper()
+            if len(_CSEQS) >= 1024:
+                _CSEQS.clear()
+            _CSEQS[text] = cached
+        return cached
 
     def _encode(self, start: str) -> bytes:
+        prefixes = _PREFIXES
+        try:  # every name written before: one comprehension (content-length is never kept)
+            lines = [prefixes[name] + value for name, value in self.headers._items]
+        except KeyError:
+            return self._encode_learning(start)
+        lines.append(f"Content-Length: {len(self.body)}\r\n\r\n")
+        return (start + "\r\n" + "\r\n".join(lines)).encode() + self.body
+
+    def _encode_learning(self, start: str) -> bytes:
+        prefixes = _PREFIXES
         lines = [start]
+        append = lines.append
         for name, value in self.headers._items:
-            if name != "content-length":
-                lines.append(f"{canonical(name)}: {value}")
-        lines.append(f"Content-Length: {len(self.body)}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode() + self.body
+            prefix = prefixes.get(name)
+            if prefix is None:
+                if name == "content-length":
+                    continue
+                prefix = f"{canonical(name)}: "
+                if len(prefixes) < 1000:
+                    prefixes[name] = prefix
+            append(prefix + value)
+        append(f"Content-Length: {len(self.body)}\r\n\r\n")
+        return "\r\n".join(lines).encode() + self.body
+
+
+# "Name: " as written for each lower-case name (content-length is written from the body)
+_PREFIXES: dict[str, str] = {}
 
 
 @dataclass(slots=True)
@@ -188,6 +229,7 @@ def _parse_start(line: str) -> Message:
 
 
 def _parse_headers(lines: list[str], message: Message) -> None:
+    """Line by line: folding, stray empty lines, and the wording of every error."""
     if len(lines) > MAX_HEADERS:
         raise SipParseError("too many headers")
     items = message.headers._items
@@ -219,11 +261,78 @@ def _parse_headers(lines: list[str], message: Message) -> None:
         raise SipParseError("too many headers")
 
 
+# The usual header block (CRLF line ends, every line ``name: value``, no folding) takes
+# the quick path: split and partition in C, names looked up in a cache of what phones
+# send.  Anything else goes line by line above.  Both give the same items (a hypothesis
+# test holds them to it).
+_NAMES: dict[str, str] = {}  # name as sent -> lower-case full name ("" when malformed)
+# Whole lines as sent -> (name, value): a phone repeats most of its lines in every
+# REGISTER (To, Contact, Expires, User-Agent...), and a dict hit is cheaper than a parse.
+_LINES: dict[str, tuple[str, str]] = {}
+# Lines that differ in every request (a fresh branch, a fresh nonce count): not kept, so
+# that they do not push the repeated ones out of the cache.
+_NEVER_REPEATED = frozenset({"via", "authorization", "proxy-authorization"})
+
+
+def _wire_name(raw: str) -> str:
+    name = raw.rstrip().lower()
+    if not name or " " in name or "\t" in name:
+        name = ""
+    name = COMPACT.get(name, name)
+    if len(_NAMES) < 1000:  # names come from the wire: bound the cache
+        _NAMES[raw] = name
+    return name
+
+
+def _fast_headers(block: str, message: Message) -> bool:
+    """Parse a header block in the common shape into ``message``; False to go line by line."""
+    if len(block) > MAX_HEADER_LINE:
+        return False
+    lines = block.split("\r\n")
+    if len(lines) > MAX_HEADERS:
+        return False
+    seen = _LINES.get  # a line in here has no bare LF: _header_line let it in
+    items = [seen(line) for line in lines]
+    if None in items:  # lines not met before: read them, and keep the short ones
+        for i, line in enumerate(lines):
+            if items[i] is None:
+                item = _header_line(line)
+                if item is None:
+                    return False  # folding, an empty line, a comma list: line by line
+                items[i] = item
+                if len(line) <= 200 and item[0] not in _NEVER_REPEATED:
+                    if len(_LINES) >= 2048:  # lines come from the wire: bound the cache
+                        _LINES.clear()
+                    _LINES[line] = item
+    headers = message.headers
+    headers._items = items  # type: ignore[assignment]  # no None left
+    headers._first = first = dict(reversed(items))  # type: ignore[arg-type]
+    headers._repeats = len(first) != len(items)
+    return True
+
+
+def _header_line(line: str) -> tuple[str, str] | None:
+    """One ``name: value`` line; None for what the line-by-line parser must see."""
+    if "\n" in line:
+        return None  # a bare LF line end: the line-by-line parser splits on those
+    raw, colon, value = line.partition(":")
+    name = _NAMES.get(raw)
+    if name is None:
+        name = _wire_name(raw)
+    if not name or not colon:  # folding, an empty line, a malformed line
+        return None
+    value = value.strip()
+    if name in COMMA_LISTS and "," in value:
+        return None  # several values on one line
+    return name, value
+
+
 def _check(message: Message) -> None:
     headers = message.headers
-    for name in MANDATORY:
-        if name not in headers:
-            raise SipParseError(f"missing {canonical(name)} header")
+    if not headers._lookup().keys() >= _MANDATORY:
+        for name in MANDATORY:
+            if name not in headers:
+                raise SipParseError(f"missing {canonical(name)} header")
     try:
         number, method = message.cseq
     except ValueError:
@@ -249,7 +358,8 @@ def parse_head(head: bytes) -> Message:
     message = _parse_start((text[:newline] if newline >= 0 else text).strip())
     block = text[newline + 1:] if newline >= 0 else ""
     try:
-        _parse_headers(block.replace("\r\n", "\n").split("\n"), message)
+        if not _fast_headers(block, message):
+            _parse_headers(block.replace("\r\n", "\n").split("\n"), message)
         _check(message)
     except SipParseError as error:
         if isinstance(message, Request):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .headers import Uri, parse_name_addr
+from .headers import NameAddr, Uri, parse_name_addr
 from .message import Request, Response, SipParseError
 from .transaction import Peer
 
@@ -73,6 +73,7 @@ class Registrar:
         self.default_expires = default_expires
         self.max_contacts = max_contacts
         self._bindings: dict[str, dict[str, Binding]] = {}
+        self._contacts: dict[str, tuple[NameAddr, str]] = {}
 
     def bindings(self, extension: str) -> list[Binding]:
         return list(self._bindings.get(extension, {}).values())
@@ -89,7 +90,7 @@ class Registrar:
         contacts = request.headers.get_all("contact")
         header_expires = self._number(request.headers.get("expires"))
         call_id, cseq = request.call_id, request.cseq[0]
-        if any(c.strip() == "*" for c in contacts):
+        if "*" in contacts or any(c.strip() == "*" for c in contacts if "*" in c):
             if len(contacts) != 1 or header_expires != 0:
                 raise RegisterError(400, "Contact * needs Expires: 0 and no other contact")
             for binding in self.bindings(extension):
@@ -97,16 +98,15 @@ class Registrar:
             return []
         wanted = []
         for value in contacts:
-            contact = parse_name_addr(value)
+            contact, uri = self._contact(value)
             expires = self._number(contact.params.get("expires"))
             if expires is None:
                 expires = header_expires if header_expires is not None else self.default_expires
             if 0 < expires < self.min_expires:
                 raise RegisterError(423, "Interval Too Brief", self.min_expires)
-            wanted.append((contact.uri, min(expires, self.max_expires)))
+            wanted.append((contact.uri, uri, min(expires, self.max_expires)))
         current = self._bindings.setdefault(extension, {})
-        for contact_uri, expires in wanted:
-            uri = str(contact_uri)
+        for contact_uri, uri, expires in wanted:
             old = current.get(uri)
             if old and old.call_id == call_id and cseq <= old.cseq:
                 raise RegisterError(500, "Out of order REGISTER")  # RFC 3261 10.3 step 7
@@ -119,6 +119,17 @@ class Registrar:
         if not current:
             self._bindings.pop(extension, None)
         return self.bindings(extension)
+
+    def _contact(self, value: str) -> tuple[NameAddr, str]:
+        """A Contact value parsed, with its URI as the binding's key; kept by the text,
+        since a phone sends the same Contact in every re-REGISTER."""
+        known = self._contacts.get(value)
+        if known is None:
+            contact = parse_name_addr(value)
+            if len(self._contacts) >= 4096:  # values come from the wire: bound the cache
+                self._contacts.clear()
+            known = self._contacts[value] = (contact, str(contact.uri))
+        return known
 
     def route(self, contact: Uri, source: Peer) -> Peer:
         """Where to send requests for a binding.  ``flow``: back to the REGISTER's source
@@ -137,14 +148,23 @@ class Registrar:
         old: Binding | None,
     ) -> None:
         now = self.clock.monotonic()
-        if old is not None and old.timer is not None:
-            old.timer.cancel()
+        if old is not None and old.peer == peer and old.expires_at <= now + expires:
+            # A refresh over the same flow, as every phone sends every few minutes: the
+            # binding is updated where it is, and its timer, which fires early now, is
+            # re-armed for the rest then (no new object, no timer per REGISTER).
+            old.expires_at = now + expires
+            old.user_agent = request.headers.get("user-agent") or ""
+            old.call_id, old.cseq = request.call_id, request.cseq[0]
+            old.reachable, old.rtt_ms = True, None  # as a new binding would start
+            return
         binding = Binding(
             extension, uri, peer, now + expires, request.headers.get("user-agent") or "",
             request.call_id, request.cseq[0],
             old.registered_at if old and old.peer == peer else self.clock.time(),
         )
-        binding.timer = self.clock.call_later(expires, self._expire, binding)
+        if old is not None and old.timer is not None:
+            old.timer.cancel()
+        binding.timer = self.clock.call_later(expires, self._expire, extension, uri)
         current = self._bindings[extension]
         current[uri] = binding
         while len(current) > self.max_contacts:  # a phone that re-registers under new URIs
@@ -153,9 +173,15 @@ class Registrar:
         if old is None or old.peer != peer:
             self.on_change(extension, "registered", binding)
 
-    def _expire(self, binding: Binding) -> None:
-        if self._bindings.get(binding.extension, {}).get(binding.contact) is binding:
-            self._remove(binding, "expired")
+    def _expire(self, extension: str, uri: str) -> None:
+        binding = self._bindings.get(extension, {}).get(uri)
+        if binding is None:
+            return
+        remaining = binding.expires_at - self.clock.monotonic()
+        if remaining > 0.001:  # refreshed since the timer was set: wait for the rest
+            binding.timer = self.clock.call_later(remaining, self._expire, extension, uri)
+            return
+        self._remove(binding, "expired")
 
     def _remove(self, binding: Binding, state: str) -> None:
         current = self._bindings.get(binding.extension, {})

@@ -2,8 +2,9 @@
 
 One asyncio datagram socket per leg on an even port.  Symmetric RTP: we send to where
 the phone's packets come from (latched on the first one), not only to what its SDP
-said, so phones behind NAT get audio.  Received audio goes through a jitter buffer and
-is played out to the core one 20 ms frame per tick of a shared :class:`PlayoutTicker`.
+said, so phones behind NAT get audio.  Received audio goes through the box's jitter buffer
+(:mod:`appliance.media.jitter`) and is played out to the core one 20 ms frame per tick
+of a shared :class:`PlayoutTicker`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .jitter import FRAME_BYTES, JitterBuffer
+from appliance.media.jitter import JitterBuffer
+from drivers.base import FRAME_BYTES
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -115,7 +117,7 @@ class RtpSession:
         self._dtmf_queue: list[str] = []
         self._dtmf_timer: Timer | None = None
         self._dtmf_seen: set[int] = set()
-        self.jitter = JitterBuffer()
+        self.jitter = JitterBuffer(initial_delay_ms=20)
         self.stats = {"sent": 0, "received": 0, "ignored": 0, "dropped": 0}
 
     # -- setup ------------------------------------------------------------------------

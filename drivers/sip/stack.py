@@ -21,6 +21,7 @@ from .transaction import (
     TimeoutHandler,
     TransactionLayer,
     new_branch,
+    server_key,
 )
 from .transport import Transports
 
@@ -60,17 +61,16 @@ def make_response(
 ) -> Response:
     """A response carrying the request's Via, From, To, Call-ID and CSeq (RFC 3261 8.2.6)."""
     response = Response(status=status, reason=reason or REASONS.get(status, "Unknown"))
-    headers = response.headers
-    for via in request.headers.get_all("via"):
-        headers.add("via", via)
-    headers.add("from", request.headers.get("from") or "")
-    to = request.headers.get("to") or ""
+    get = request.headers._lookup().get  # the header map itself: five lookups per answer
+    to = get("to") or ""
     if to_tag and ";tag=" not in to.replace(" ", "").lower() and status != 100:
         to = f"{to};tag={to_tag}"
-    headers.add("to", to)
-    headers.add("call-id", request.call_id)
-    headers.add("cseq", request.headers.get("cseq") or "")
-    headers.add("server", USER_AGENT)
+    # built as one list, not header by header: every answer to every request comes here
+    vias = request.headers.get_all("via")
+    items = [("via", vias[0])] if len(vias) == 1 else [("via", via) for via in vias]
+    items += (("from", get("from") or ""), ("to", to), ("call-id", get("call-id") or ""),
+              ("cseq", get("cseq") or ""), ("server", USER_AGENT))
+    response.headers._items = items
     return response
 
 
@@ -105,9 +105,9 @@ class SipStack:
         try:
             message = parse_message(data)
         except SipParseError as error:
-            self._on_parsed(error, peer)
+            self._reject(error, peer)
             return
-        self._on_parsed(message, peer)
+        self._dispatch(message, peer)  # the ban was checked above
 
     def _on_parsed(self, item: Message | KeepAlive | SipParseError, peer: Peer) -> None:
         if isinstance(item, KeepAlive):
@@ -118,6 +118,9 @@ class SipStack:
         if self.user.is_banned(peer.host):
             self.counters["dropped"] += 1
             return
+        self._dispatch(item, peer)
+
+    def _dispatch(self, item: Message, peer: Peer) -> None:
         self.counters["received"] += 1
         try:
             if isinstance(item, Request):
@@ -147,7 +150,8 @@ class SipStack:
 
     def _on_request(self, request: Request, peer: Peer) -> None:
         self._stamp_via(request, peer)
-        tx = self.transactions.match_request(request)
+        key = server_key(request)  # the Via parsed above: no error left to meet here
+        tx = self.transactions.servers.get(key)
         if tx is not None:
             tx.retransmission(request)
             return
@@ -164,19 +168,32 @@ class SipStack:
             if invite.state in ("trying", "proceeding"):
                 self.user.on_cancel(invite, request)
             return
-        tx = self.transactions.new_server(request, peer)
+        tx = self.transactions.new_server(request, peer, key)
         self.user.on_request(tx, request)
 
     def _stamp_via(self, request: Request, peer: Peer) -> None:
         """RFC 3261 18.2.1 'received' and RFC 3581 'rport' on the top Via."""
         via = top_via(request)
-        has_rport = "rport" in via.params
-        if via.host == peer.host and not has_rport:
+        params = via.params
+        rport = params.get("rport")
+        if via.host == peer.host and rport is None:
             return
-        via.params["received"] = peer.host
-        if has_rport:
-            via.params["rport"] = str(peer.port)
-        request.headers.replace_first("via", str(via))
+        text = request.headers.get("via") or ""
+        # The phone's own text with the two parameters added, when that reads the same as
+        # the Via written afresh: rport (bare) last or absent, and no 'received' yet.
+        # That covers the usual Via and saves rebuilding it for every request.
+        plain = "received" not in params and (rport is None or (
+            rport == "" and text.endswith(";rport")))
+        params["received"] = peer.host
+        if rport is not None:
+            params["rport"] = str(peer.port)
+        if plain:
+            if rport is not None:
+                text = f"{text[:-6]};rport={peer.port}"
+            stamped = f"{text};received={peer.host}"
+        else:
+            stamped = str(via)
+        request.headers.replace_first("via", stamped)
 
     def _on_response(self, response: Response, peer: Peer) -> None:
         if len(response.headers.get_all("via")) != 1:

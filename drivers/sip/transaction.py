@@ -12,8 +12,7 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .headers import MAGIC_COOKIE, header_tag, parse_via, top_via
 from .message import Request, Response, SipParseError
@@ -29,9 +28,12 @@ T2 = 4.0  # maximum retransmit interval for non-INVITE requests and INVITE respo
 T4 = 5.0  # maximum time a message stays in the network
 
 
-@dataclass(frozen=True, slots=True)
-class Peer:
-    """Where a message came from or goes to: the flow, not what the headers claim."""
+class Peer(NamedTuple):
+    """Where a message came from or goes to: the flow, not what the headers claim.
+
+    A named tuple, not a frozen dataclass: one is made per datagram received, and a
+    tuple is built in C (a frozen dataclass sets each field through object.__setattr__).
+    """
 
     transport: str  # "udp" or "tcp"
     host: str
@@ -121,9 +123,11 @@ class TransactionLayer:
             return None
         return self.servers.get(key)
 
-    def new_server(self, request: Request, peer: Peer) -> ServerTransaction:
+    def new_server(
+        self, request: Request, peer: Peer, key: tuple | None = None
+    ) -> ServerTransaction:
         cls = InviteServerTransaction if request.method == "INVITE" else ServerTransaction
-        tx = cls(self, request, peer, server_key(request))
+        tx = cls(self, request, peer, key or server_key(request))
         self.servers[tx.key] = tx
         return tx
 
@@ -194,6 +198,14 @@ class ServerTransaction:
             self._final(response)
         else:
             self.state = "proceeding"
+
+    def respond_statelessly(self, response: Response) -> None:
+        """A final answer, then forget the request (no Timer J wait): a retransmission
+        is answered afresh.  For digest challenges, as registrars do."""
+        if self.state in ("completed", "confirmed", "terminated", "accepted"):
+            return
+        self.layer.send(response.encode(), self.peer)
+        self.terminate()
 
     def _final(self, response: Response) -> None:
         self.state = "completed"

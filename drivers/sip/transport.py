@@ -40,6 +40,7 @@ class UdpEndpoint:
         self.sock: socket.socket | None = None
         self.dropped_sends = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._peers: dict[tuple, Peer] = {}  # one Peer per source, not one per datagram
 
     def open(self, host: str, port: int) -> int:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -60,6 +61,7 @@ class UdpEndpoint:
         sock = self.sock
         if sock is None:
             return
+        peers, on_datagram = self._peers, self.on_datagram
         for _ in range(self.BATCH):
             try:
                 data, addr = sock.recvfrom(65_535)
@@ -68,8 +70,13 @@ class UdpEndpoint:
             except OSError as error:  # ICMP port unreachable from a phone that left
                 log.debug("SIP UDP error: %s", error)
                 continue
+            peer = peers.get(addr)
+            if peer is None:
+                if len(peers) >= 4096:  # sources are spoofable: bound the cache
+                    peers.clear()
+                peer = peers[addr] = Peer("udp", addr[0], addr[1])
             try:
-                self.on_datagram(data, Peer("udp", addr[0], addr[1]))
+                on_datagram(data, peer)
             except Exception:  # one bad datagram must not stop the listener
                 log.exception("SIP datagram from %s:%s failed", addr[0], addr[1])
 
@@ -177,7 +184,7 @@ class Transports:
 
     def send(self, data: bytes, peer: Peer) -> None:
         if peer.transport == "udp":
-            self.udp.sendto(data, (peer.host, peer.port))
+            self.udp.sendto(data, peer[1:])  # (host, port): Peer is a named tuple
             return
         conn = self.connections.get((peer.host, peer.port))
         if conn is None:

@@ -250,3 +250,68 @@ def test_decoding_buffer_takes_g711_payloads():
         jb.put(k, 160 * k, payload, 0.02 * k)
     out = [jb.get() for _ in range(5)]
     assert g711.decoder("PCMA")(payload) in out
+
+
+# -- pop() and reset(): how the SIP legs play out (drivers/sip/rtp.py) ----------------
+
+
+def heard(pcm: bytes | None) -> int | None:
+    """The frame number popped, None for nothing (or for concealment or silence)."""
+    return None if pcm is None else label(pcm)
+
+
+def test_pop_is_quiet_until_playout_starts_and_after_it_stops():
+    jb = JitterBuffer()  # starts at 40 ms
+    assert jb.pop() is None  # nothing received yet
+    jb.put(0, 0, frame(0), 0.0)
+    assert jb.pop() is None  # 20 ms buffered: below the target
+    jb.put(1, 160, frame(1), 0.02)
+    assert [heard(jb.pop()) for _ in range(2)] == [0, 1]
+    concealed = [jb.pop() for _ in range(3)]  # the phone went quiet: 60 ms of fading repeat
+    assert all(f is not None and label(f) is None and f != SILENCE for f in concealed)
+    assert jb.pop() is None  # then nothing, until its audio comes back
+    assert jb.stats.underruns == 3
+    for k in range(2, 4):  # the next talk spurt, a second later, fills up again
+        jb.put(k, 8000 + 160 * k, frame(k), 1.0 + 0.02 * k)
+    assert [heard(jb.pop()) for _ in range(2)] == [2, 3]
+
+
+def test_reset_starts_a_new_stream_that_would_otherwise_be_late():
+    jb = JitterBuffer()
+    for k in range(4):
+        jb.put(k, 160 * k, frame(k), 0.02 * k)
+    assert [heard(jb.pop()) for _ in range(2)] == [0, 1]
+    jb.reset()  # another source on the leg: its timestamps start anywhere, here behind
+    assert jb.pop() is None
+    for k in range(3):
+        jb.put(500 + k, 160 * k, frame(50 + k), 1.0 + 0.02 * k)
+    assert [heard(jb.pop()) for _ in range(3)] == [50, 51, 52]
+    assert jb.stats.late == jb.stats.duplicate == 0
+
+
+def test_reordered_lost_and_late_packets_of_a_phone_stream():
+    jb = JitterBuffer()
+    for k, arrival in ((10, 0.0), (12, 0.02), (11, 0.025), (13, 0.04)):  # 11 late, in time
+        jb.put(k, k * 160, frame(k), arrival)
+    assert [heard(jb.pop()) for _ in range(4)] == [10, 11, 12, 13]
+    for k in (15, 16, 17):  # 14 is lost
+        jb.put(k, k * 160, frame(k), 0.02 * k)
+    out = [jb.pop() or SILENCE for _ in range(4)]
+    assert level(out[0]) == (1000 + 13) // 2  # 13 again, 6 dB down
+    assert [label(f) for f in out[1:]] == [15, 16, 17]
+    assert jb.stats.lost == 1
+    jb.put(12, 12 * 160, frame(12), 0.5)  # long played: dropped
+    assert jb.stats.late == 1
+
+
+def test_phone_back_from_hold_with_new_numbering_plays_on():
+    jb = JitterBuffer()
+    for k in range(5):
+        jb.put(40000 + k, k * 160, frame(1), k * 0.02)
+    held = [jb.pop() for _ in range(50)]  # a second of ticks: the stream ran out meanwhile
+    assert [heard(f) for f in held[:5]] == [1] * 5 and held[-1] is None
+    for k in range(5):  # then its audio again: its clock ran on, its numbering did not
+        jb.put(100 + k, 8000 + k * 160, frame(2), 1 + k * 0.02)
+    out = [jb.pop() for _ in range(5)]
+    assert [heard(f) for f in out] == [2] * 5
+    assert jb.stats.late == jb.stats.lost == 0

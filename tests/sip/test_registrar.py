@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from appliance.clock import VirtualClock
 from drivers.sip.auth import DigestAuthenticator, generate_password
-from drivers.sip.headers import parse_auth
-from drivers.sip.message import Request
+from drivers.sip.headers import parse_auth, parse_via
+from drivers.sip.message import Request, parse_message
+from drivers.sip.registrar import RegisterError, Registrar
+from drivers.sip.transaction import Peer
 from tests.sip.conftest import PHONES, Phone, authorization, sip_channel, wait_until
 
 
@@ -188,5 +192,95 @@ async def test_crlf_keepalive_gets_pong_over_udp():
         try:
             phone.send_raw(b"\r\n\r\n")
             await wait_until(lambda: phone.raw == [b"\r\n"], 5, "pong")
+        finally:
+            phone.close()
+
+
+async def test_retransmitted_register_gets_the_same_answer_and_registers_once():
+    async with sip_channel() as (channel, host):
+        phone = await Phone("101", PHONES["101"]).open(channel.port)
+        try:
+            first = phone.request("REGISTER")
+            challenge = await phone.transact(first)
+            again = await phone.transact(first)  # a challenge keeps no state: a fresh nonce
+            assert challenge.status == again.status == 401
+            nonces = {parse_auth(r.headers.get("www-authenticate") or "")[1]["nonce"]
+                      for r in (challenge, again)}
+            assert len(nonces) == 2
+            signed = phone.request("REGISTER")
+            signed.headers.add("authorization", authorization(
+                parse_auth(challenge.headers.get("www-authenticate") or "")[1], "101",
+                PHONES["101"], "REGISTER", signed.uri))
+            ok = await phone.transact(signed)
+            assert ok.status == 200
+            answers = len(phone.raw)
+            phone.send_raw(signed.encode())  # the 200 was "lost": the phone sends it again
+            await wait_until(lambda: len(phone.raw) > answers, what="the repeated answer")
+            assert phone.raw[-1] == phone.raw[answers - 1]  # byte for byte the same 200
+            assert len(host.registrations()) == 1
+            assert channel.status()["counters"]["bad"] == 0
+        finally:
+            phone.close()
+
+
+def _register(cseq: int, expires: int, contact: str = "<sip:101@10.0.0.7:5060>") -> Request:
+    raw = (f"REGISTER sip:box SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bK{cseq}\r\n"
+           f"From: <sip:101@box>;tag=a\r\nTo: <sip:101@box>\r\nCall-ID: reg-1\r\n"
+           f"CSeq: {cseq} REGISTER\r\nContact: {contact}\r\nExpires: {expires}\r\n"
+           f"User-Agent: desk {cseq}\r\nContent-Length: 0\r\n\r\n")
+    request = parse_message(raw.encode())
+    assert isinstance(request, Request)
+    return request
+
+
+def test_refreshed_binding_expires_at_its_new_time_longer_or_shorter():
+    clock = VirtualClock()
+    events: list[tuple[str, float]] = []
+    registrar = Registrar(clock, lambda ext, state, b: events.append((state, clock.monotonic())),
+                          min_expires=10)
+    phone = Peer("udp", "10.0.0.7", 5060)
+    start = clock.monotonic()
+    registrar.register(_register(1, 60), phone, "101")
+    clock.advance(50)
+    registrar.register(_register(2, 60), phone, "101")  # refresh: now expires at 110
+    clock.advance(20)  # past the first expiry time
+    assert registrar.registered("101")
+    assert registrar.bindings("101")[0].user_agent == "desk 2"
+    clock.advance(39)
+    assert registrar.registered("101")
+    clock.advance(2)
+    assert not registrar.registered("101")
+    assert [(s, round(t - start)) for s, t in events] == [("registered", 0), ("expired", 110)]
+
+    registrar.register(_register(3, 600), phone, "101")
+    registrar.register(_register(4, 30), phone, "101")  # shorter: the old timer is too late
+    clock.advance(31)
+    assert not registrar.registered("101")
+    assert clock.pending() == 0  # no timer left behind
+    assert len(registrar.register(_register(6, 60), phone, "101")) == 1
+    with pytest.raises(RegisterError) as refused:  # RFC 3261 10.3 step 7
+        registrar.register(_register(5, 60), phone, "101")
+    assert refused.value.status == 500
+
+
+async def test_responses_carry_received_and_rport_on_the_top_via():
+    async with sip_channel() as (channel, host):
+        phone = await Phone("101", PHONES["101"]).open(channel.port)
+        try:
+            cases = {  # the Via as the phone writes it -> what the answer's top Via must say
+                f"SIP/2.0/UDP 127.0.0.1:{phone.port};branch=z9hG4bKlast;rport":
+                    {"branch": "z9hG4bKlast", "rport": str(phone.port), "received": "127.0.0.1"},
+                f"SIP/2.0/UDP 127.0.0.1:{phone.port};rport;branch=z9hG4bKfirst":
+                    {"rport": str(phone.port), "branch": "z9hG4bKfirst", "received": "127.0.0.1"},
+                "SIP/2.0/UDP 10.9.9.9:5062;branch=z9hG4bKnat":
+                    {"branch": "z9hG4bKnat", "received": "127.0.0.1"},
+                f"SIP/2.0/UDP 127.0.0.1:{phone.port};branch=z9hG4bKsame": {"branch": "z9hG4bKsame"},
+            }
+            for sent, expected in cases.items():
+                options = phone.request("OPTIONS", headers={"via": sent})
+                answer = await phone.transact(options)
+                top = parse_via(answer.headers.get("via") or "")
+                assert answer.status == 200 and top.params == expected, sent
+                assert len(answer.headers.get_all("via")) == 1
         finally:
             phone.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from appliance.clock import VirtualClock
-from drivers.sip.jitter import JitterBuffer
 from drivers.sip.message import Request, parse_message
 from drivers.sip.sdp import SdpError, build_sdp, negotiate, parse_sdp
 from drivers.sip.stack import make_response
@@ -130,33 +129,6 @@ def test_sdp_offer_answer_and_hold():
         parse_sdp(b"v=0\r\nm=video 4000 RTP/AVP 96\r\n")
 
 
-def frame(value: int) -> bytes:
-    return value.to_bytes(2, "little", signed=True) * 160
-
-
-def test_jitter_buffer_reorders_conceals_and_adapts():
-    jb = JitterBuffer(min_frames=2, max_frames=10)
-    arrival = 0.0
-    for seq in (10, 12, 11, 13):  # 11 arrives late but in time
-        jb.put(seq, seq * 160, frame(seq), arrival)
-        arrival += 0.02
-    played = [jb.pop() for _ in range(4)]
-    assert played == [frame(10), frame(11), frame(12), frame(13)]
-    jb.put(15, 15 * 160, frame(15), arrival)  # 14 is lost
-    jb.put(16, 16 * 160, frame(16), arrival + 0.02)
-    jb.put(17, 17 * 160, frame(17), arrival + 0.04)
-    out = [jb.pop() for _ in range(3)]
-    assert out[0] == frame(6)  # the last frame (13) at half volume
-    assert out[1:] == [frame(15), frame(16)]
-    assert jb.stats["lost"] == 1
-    jb.put(12, 12 * 160, frame(12), arrival)  # far too late: dropped
-    assert jb.stats["late"] == 1
-    steady = jb.target
-    for i in range(200):  # packets with +-30 ms of jitter make the target grow
-        jb.put(100 + i, (100 + i) * 160, frame(1), i * 0.02 + (0.03 if i % 2 else 0))
-    assert jb.target > steady
-
-
 def test_ack_with_another_cseq_does_not_stop_2xx_retransmission():
     wire = Wire()
     invite = request("INVITE")
@@ -168,14 +140,3 @@ def test_ack_with_another_cseq_does_not_stop_2xx_retransmission():
     tx.retransmission(stray)
     wire.clock.advance(2)
     assert wire.times() == [0, 0.5, 1.5]  # still retransmitting until the real ACK
-
-
-def test_jitter_buffer_follows_a_restarted_sequence():
-    jb = JitterBuffer(min_frames=1, max_frames=10)
-    for i in range(5):
-        jb.put(40000 + i, i * 160, frame(1), i * 0.02)
-    assert [jb.pop() for _ in range(3)][-1] == frame(1)
-    for i in range(5):  # the phone came back from hold with new numbering, far behind
-        jb.put(100 + i, 10_000 + i * 160, frame(2), 1 + i * 0.02)
-    out = [jb.pop() for _ in range(6)]
-    assert frame(2) in out and jb.stats["late"] == 0
