@@ -119,6 +119,7 @@ class FlowRun:
         self._tries = 0
         self._hops = 0
         self._hop_time = -1.0
+        self._after_play: Callable[[], None] | None = None  # what follows the prompt playing
         # (hour, minute, days ahead, weekday): set by a time node that found us closed
         self.opens_at: tuple[int, int, int, int] | None = None
 
@@ -134,6 +135,9 @@ class FlowRun:
         elif self.exit is not None and self.exit.kind == "voicemail":
             if digit == "#":
                 self.io.stop_recording()
+        elif digit == "#" and self.node is not None and self.node.type == "voicemail" \
+                and self.skip_play():
+            return  # '#' skips the greeting straight to the beep, as voicemail does
         elif self.exit is None and len(self._typeahead) < MAX_TYPEAHEAD:
             self._typeahead += digit  # a caller who knows the menu may type ahead
             node = self.node
@@ -254,7 +258,19 @@ class FlowRun:
             self._playing = True
             self.io.play(queue[index], lambda: step(index + 1))
 
+        self._after_play = then
         step(0)
+
+    def skip_play(self) -> bool:
+        """The caller pressed # during a terminal node's prompt (the voicemail intro):
+        stop it and do what comes after it at once."""
+        then = self._after_play
+        if not self._playing or then is None:
+            return False
+        self._after_play = None
+        self._stop_play()
+        then()
+        return True
 
     def _stop_play(self) -> None:
         self._token += 1

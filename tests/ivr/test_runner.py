@@ -90,6 +90,24 @@ def test_closed_goes_to_voicemail_and_hash_ends_recording() -> None:
     assert h.run.exit.kind == "voicemail" and h.run.ended
 
 
+def test_hash_during_the_voicemail_greeting_skips_to_the_beep() -> None:
+    h = Harness(at(SUNDAY_10), FLOW).start()
+    h.wait(PROMPT_SECONDS * 1.5)  # "closed" heard, the voicemail intro half spoken
+    assert h.io.commands() == []
+    h.keys("#")
+    assert h.io.commands() == [("record", "sales")]  # recording at once, not after the intro
+    h.wait(5)
+    h.keys("#")  # the second # ends the message as usual
+    assert h.io.commands()[1:3] == [("stop_recording", None), ("recorded", None)]
+
+
+def test_hash_in_a_plain_prompt_is_typeahead_not_a_skip_to_voicemail() -> None:
+    h = Harness(at(SUNDAY_10), FLOW).start()
+    h.wait(PROMPT_SECONDS * 0.5)  # "We are closed." playing (a play node)
+    h.keys("#")
+    assert h.io.commands() == []  # a play node takes it as type-ahead; no recording yet
+
+
 def test_menu_timeout_retries_then_operator() -> None:
     h = open_call()
     h.wait(PROMPT_SECONDS * 2 + 4.9)
