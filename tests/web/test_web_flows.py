@@ -266,6 +266,26 @@ class VoicemailPage(WebCase):
         assert self.get(f"/admin/voicemail/{vm}.wav").code == 200
         assert self.get("/admin/voicemail").code == 200
 
+    def test_the_player_can_seek_with_byte_ranges(self):
+        path = self.wav()
+        body = path.read_bytes()
+        vm = self.insert(path)
+        url = f"/admin/voicemail/{vm}.wav"
+        whole = self.get(url)
+        assert whole.code == 200 and whole.headers["Accept-Ranges"] == "bytes"
+        part = self.get(url, headers={"Range": "bytes=4-11"})
+        assert part.code == 206 and part.body == body[4:12]
+        assert part.headers["Content-Range"] == f"bytes 4-11/{len(body)}"
+        tail = self.get(url, headers={"Range": "bytes=-8"})
+        assert tail.code == 206 and tail.body == body[-8:]
+        open_end = self.get(url, headers={"Range": "bytes=40-"})
+        assert open_end.code == 206 and open_end.body == body[40:]
+        past = self.get(url, headers={"Range": f"bytes={len(body)}-"})
+        assert past.code == 416 and past.headers["Content-Range"] == f"bytes */{len(body)}"
+        for odd in ("bytes=0-1,4-5", "pages=1-2", "bytes=abc"):  # served whole
+            response = self.get(url, headers={"Range": odd})
+            assert response.code == 200 and response.body == body, odd
+
     def test_wav_outside_the_voicemail_folder_is_404(self):
         outside = self.data_dir / "secret.wav"
         outside.write_bytes(b"RIFF secret")

@@ -11,6 +11,7 @@ import tornado.web
 from appliance.ivr.runner import summary_lines
 from appliance.ivr.voicemail import VoicemailBox
 
+from .audio import send_wav
 from .base import BaseHandler
 
 
@@ -45,10 +46,9 @@ class VoicemailHandler(VoicemailBase):
 
 
 class VoicemailAudioHandler(VoicemailBase):
-    def get(self, voicemail_id: str) -> None:
+    async def get(self, voicemail_id: str) -> None:
         path = self.voicemail.audio_path(int(voicemail_id))
         if path is None:
             raise tornado.web.HTTPError(404)
-        self.set_header("Content-Type", "audio/wav")
-        self.set_header("Cache-Control", "private, max-age=3600")
-        self.finish(path.read_bytes())  # a message is at most a few minutes of 8 kHz audio
+        # a message is at most a few minutes of 8 kHz audio; ranges let the player seek
+        await send_wav(self, path, cache="private, max-age=3600")
