@@ -7,6 +7,7 @@ and the CPU an active call's audio pump costs (frames per second per core).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -85,18 +86,14 @@ async def audio_pump(detector: bool, silence: bool = False) -> dict:
     pending = bytearray()
 
     def feed() -> None:  # the "modem": keep the pty full, drain what the pump writes back
-        try:
+        with contextlib.suppress(BlockingIOError, OSError):  # drained
             while True:
                 os.read(master, 65536)
-        except (BlockingIOError, OSError):
-            pass
         if len(pending) < 65536:
             pending.extend(frames)
-        try:
+        with contextlib.suppress(BlockingIOError):  # the pty is full: next turn
             sent = os.write(master, pending)
             del pending[:sent]
-        except BlockingIOError:
-            pass
         if not done.done():
             loop.call_soon(feed)
 

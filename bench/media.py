@@ -17,6 +17,7 @@ calls sustained, relay CPU per packet and per call.  Bounded to about 60 s.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -127,11 +128,9 @@ class SocketSide(RelaySide):
 
     def _drain(self) -> None:
         recvfrom = self.sock.recvfrom
-        try:
+        with contextlib.suppress(BlockingIOError):  # until the socket is empty
             while True:
                 self.packet(*recvfrom(2048))
-        except BlockingIOError:
-            pass
 
     def _sendto(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
@@ -293,12 +292,10 @@ class Generator:
 
     def _drain(self) -> None:
         recv = self.sock.recv
-        try:
+        with contextlib.suppress(BlockingIOError):  # until the socket is empty
             while True:
                 recv(2048)
                 self.received += 1
-        except BlockingIOError:
-            pass
 
     async def connect(self, ports: list[tuple[int, int]]) -> None:
         for a, b in ports:

@@ -57,10 +57,10 @@ def load_cookie_secret(path: Path | str) -> str:
     path = Path(path)
     try:
         secret = path.read_text().strip()
-        if len(secret) >= 32:
-            return secret
     except FileNotFoundError:
-        pass  # the first start: make one below
+        secret = ""  # the first start: make one below
+    if len(secret) >= 32:
+        return secret
     secret = secrets.token_hex(32)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

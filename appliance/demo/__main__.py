@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -41,9 +42,9 @@ def main(argv: list[str] | None = None) -> int:
                     source="make demo")
     site = DemoSite(args)
     try:
-        asyncio.run(serve(config, setup=site.setup))
-    except KeyboardInterrupt:
-        pass  # a second Ctrl-C during shutdown: stop quietly
+        # a second Ctrl-C during shutdown: stop quietly
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(config, setup=site.setup))
     except OSError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1

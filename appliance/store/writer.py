@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -109,10 +110,9 @@ class Writer:
             conn.execute("COMMIT")
         except Exception as exc:  # disk full, I/O error: nothing of the batch is durable
             log.exception("store commit failed; %d writes lost", len(batch))
-            try:
+            # a failed COMMIT may already have ended the transaction
+            with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the failed COMMIT already ended the transaction
             for _op, future in batch:
                 if not future.done():
                     future.set_exception(exc)

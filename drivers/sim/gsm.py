@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -208,11 +209,11 @@ async def _client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                   control: Control, clients: set[asyncio.StreamWriter]) -> None:
     clients.add(writer)
     try:
-        while line := await reader.readline():
-            writer.write((control.handle(line.decode("utf-8", "replace")) + "\n").encode())
-            await writer.drain()
-    except (ConnectionError, asyncio.CancelledError):
-        pass  # the controller went away, or we are shutting down
+        # the controller going away, or our shutdown, just ends this client
+        with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+            while line := await reader.readline():
+                writer.write((control.handle(line.decode("utf-8", "replace")) + "\n").encode())
+                await writer.drain()
     finally:
         clients.discard(writer)
         writer.close()

@@ -35,8 +35,9 @@ def test_ready_watchdog_and_clean_stop(tmp_path):
                 pings += 1
         assert pings == 3
         daemon.send_signal(signal.SIGTERM)
-        while (message := listener.recv(4096).decode()) == "WATCHDOG=1":
-            pass
+        message = listener.recv(4096).decode()
+        while message == "WATCHDOG=1":  # pings still in flight before the stop
+            message = listener.recv(4096).decode()
         assert message == "STOPPING=1"
         assert daemon.wait(30) == 0
         assert b"Traceback" not in daemon.stderr.read()

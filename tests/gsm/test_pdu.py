@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import contextlib
 
 import pytest
 from hypothesis import given, settings
@@ -135,10 +136,8 @@ def test_bad_pdus_raise_a_typed_error(bad):
 
 @given(st.binary(max_size=60))
 def test_random_bytes_never_raise_anything_but_pdu_error(data):
-    try:
+    with contextlib.suppress(pdu.PduError):  # a clear refusal is fine; any other error fails
         pdu.decode(data.hex())
-    except pdu.PduError:
-        pass
 
 
 def test_bad_numbers_are_refused():

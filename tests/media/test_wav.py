@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import contextlib
 import math
 import shutil
 import struct
@@ -203,7 +204,5 @@ def test_hostile_headers_decode_or_raise_wav_error(tag, channels, rate, align, b
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=300))
 def test_random_bytes_after_riff_header(tail):
-    try:
+    with contextlib.suppress(WavError):  # a clear refusal is fine; any other error fails
         decode_wav(b"RIFF\x00\x00\x00\x00WAVE" + tail)
-    except WavError:
-        pass

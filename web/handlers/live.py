@@ -50,7 +50,7 @@ class LiveSocket(BaseHandler, tornado.websocket.WebSocketHandler):
         self.application.hub.add(self)
 
     def on_message(self, message: str | bytes) -> None:
-        pass  # the browser only listens; actions are ordinary XSRF-checked POSTs
+        """Ignored: the browser only listens; actions are ordinary XSRF-checked POSTs."""
 
     def on_close(self) -> None:
         self.application.hub.remove(self)

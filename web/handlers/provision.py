@@ -21,7 +21,7 @@ class ProvisionHandler(BaseHandler):
     role = None
 
     def check_xsrf_cookie(self) -> None:
-        pass  # phones only GET; there is no session here to protect
+        """No XSRF check: phones only GET, and there is no session here to protect."""
 
     def get(self, filename: str) -> None:
         match = MAC_IN_NAME.search(filename)
