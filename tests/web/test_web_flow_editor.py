@@ -13,7 +13,7 @@ import concurrent.futures
 import json
 
 import pytest
-from test_web_browser import ServerThread, shot
+from browser_helpers import ServerThread, shot
 
 from appliance.acd.config import QueueConfig
 from appliance.ivr.flow import Flow
@@ -27,31 +27,17 @@ PASSWORD = "installer's secret 2"
 
 
 @pytest.fixture
-def server():
-    s = ServerThread()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def page(server):
-    require_tool("chromium")
+def page(server, browser):
     require_tool("espeak-ng")
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-gpu",
-                                          "--disable-background-networking"])
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.problems = []
-        page.on("pageerror", lambda e: page.problems.append(str(e)))
-        # script errors and blocked scripts; a refused request (400) is part of the test
-        page.on("console", lambda m: page.problems.append(m.text)
-                if m.type == "error" and "Failed to load resource" not in m.text else None)
-        yield page
-        browser.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.problems = []
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    # script errors and blocked scripts; a refused request (400) is part of the test
+    page.on("console", lambda m: page.problems.append(m.text)
+            if m.type == "error" and "Failed to load resource" not in m.text else None)
+    yield page
+    context.close()
 
 
 def on_loop(server: ServerThread, coro):

@@ -4,7 +4,7 @@ its text, and its player loads the converted file (the browser itself reads the 
 from __future__ import annotations
 
 import pytest
-from test_web_browser import browser, server, shot  # noqa: F401  (fixtures used by name)
+from browser_helpers import shot
 
 from tests.ivr.audio import make_wav
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.peers
 PASSWORD = "installer's secret 1"
 
 
-def test_upload_a_recording_and_play_it(server, browser):  # noqa: F811
+def test_upload_a_recording_and_play_it(server, browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     failed: list[str] = []  # any answer >= 400 but the favicon browsers always ask for
