@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import io
-import math
 import struct
-import wave
 
 import pytest
 
@@ -15,36 +12,12 @@ from appliance.ivr.prompts import PromptError, PromptLibrary, convert_wav, read_
 from appliance.store import open_store
 from tests.conftest import require_tool
 
-
-def make_wav(rate: int, channels: int, width: int, seconds: float, freq: float = 1000.0) -> bytes:
-    frames = bytearray()
-    peak = (1 << (8 * width - 1)) - 1
-    for i in range(int(rate * seconds)):
-        value = int(0.5 * peak * math.sin(2 * math.pi * freq * i / rate))
-        if width == 1:
-            sample = bytes([value + 128])
-        else:
-            sample = value.to_bytes(width, "little", signed=True)
-        frames += sample * channels
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(width)
-        w.setframerate(rate)
-        w.writeframes(bytes(frames))
-    return out.getvalue()
-
-
-def samples(wav: bytes) -> list[int]:
-    with wave.open(io.BytesIO(wav)) as w:
-        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 8000)
-        raw = w.readframes(w.getnframes())
-    return list(struct.unpack(f"<{len(raw) // 2}h", raw))
+from .audio import make_wav, pitch
+from .audio import samples_8k as samples
 
 
 def crossings_per_second(values: list[int]) -> float:
-    flips = sum(1 for a, b in zip(values, values[1:], strict=False) if (a < 0) != (b < 0))
-    return flips / (len(values) / 8000)
+    return 2 * pitch(values)  # a pure tone crosses zero twice per period
 
 
 @pytest.mark.parametrize(("rate", "channels", "width"), [
