@@ -108,7 +108,8 @@ class ContactsHandler(ContactsBase):
 
 
 class ContactsExportHandler(ContactsBase):
-    def get(self) -> None:
+    async def get(self) -> None:
+        text = await self.contacts.export_csv()
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", 'attachment; filename="contacts.csv"')
-        self.finish("\ufeff" + self.contacts.export_csv())  # the BOM makes spreadsheets read UTF-8
+        self.finish("\ufeff" + text)  # the BOM makes spreadsheets read UTF-8
